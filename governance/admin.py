@@ -1,0 +1,99 @@
+from django.contrib import admin
+from import_export.admin import ExportMixin
+from simple_history.admin import SimpleHistoryAdmin
+
+from workstreams.admin import AuditedAdmin, AuditedExportOnlyAdmin
+
+from . import resources
+from .models import Body, Meeting, Membership, ProgressReport, ReportItem, Review, Risk
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Body)
+class BodyAdmin(AuditedAdmin):
+    resource_classes = [resources.BodyResource]
+    list_display = ["name", "kind", "workstream", "reports_to", "chair_title", "meets"]
+    list_filter = ["kind"]
+    search_fields = ["name", "purpose", "chair_title"]
+    list_select_related = ["workstream", "reports_to"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(AuditedAdmin):
+    resource_classes = [resources.MembershipResource]
+    list_display = ["user", "body", "role", "title"]
+    list_filter = ["role", "body"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "title"]
+    list_select_related = ["user", "body"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Meeting)
+class MeetingAdmin(AuditedAdmin):
+    resource_classes = [resources.MeetingResource]
+    list_display = ["body", "date"]
+    list_filter = ["body"]
+    search_fields = ["minutes", "decisions"]
+    date_hierarchy = "date"
+
+
+class ReportItemInline(admin.TabularInline):
+    model = ReportItem
+    extra = 0
+    autocomplete_fields = ["owner"]
+
+
+class ReviewInline(admin.TabularInline):
+    model = Review
+    extra = 0
+    can_delete = False
+    readonly_fields = ["step", "by", "at", "comment", "meeting"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProgressReport)
+class ProgressReportAdmin(ExportMixin, SimpleHistoryAdmin):
+    resource_classes = [resources.ProgressReportResource]
+    list_display = ["__str__", "workstream", "period", "status"]
+    list_filter = ["status", "period", "workstream"]
+    search_fields = ["working_well", "how_we_know", "worried_about"]
+    list_select_related = ["workstream"]
+    # The status moves only through the workflow (submit, endorse, sign off), never by hand.
+    readonly_fields = ["status", "snapshot"]
+    inlines = [ReportItemInline, ReviewInline]
+
+
+@admin.register(ReportItem)
+class ReportItemAdmin(SimpleHistoryAdmin):
+    list_display = ["description", "report", "owner", "due_date", "outcome"]
+    list_filter = ["outcome"]
+    search_fields = ["description"]
+    list_select_related = ["report__workstream", "owner"]
+    autocomplete_fields = ["owner"]
+
+
+@admin.register(Review)
+class ReviewAdmin(AuditedExportOnlyAdmin):
+    resource_classes = [resources.ReviewResource]
+    list_display = ["report", "step", "by", "at"]
+    list_filter = ["step"]
+    search_fields = ["comment", "by__username"]
+    list_select_related = ["report__workstream", "by"]
+
+
+@admin.register(Risk)
+class RiskAdmin(ExportMixin, SimpleHistoryAdmin):
+    resource_classes = [resources.RiskResource]
+    list_display = ["title", "workstream", "owner", "likelihood", "impact", "escalated", "status"]
+    list_filter = ["status", "escalated", "workstream"]
+    search_fields = ["title", "description", "mitigation"]
+    list_select_related = ["workstream", "owner"]
+    autocomplete_fields = ["owner"]

@@ -1,0 +1,37 @@
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from governance.services import demo_users_load, governance_load
+from workstreams.commands import AuditedCommand
+from workstreams.services import plan_load
+
+DEMO_PASSWORD = "grip-demo"
+
+
+class Command(AuditedCommand):
+    help = (
+        "Load the reference plan (Croydon Children's Improvement Plan 2018/19) and the demo "
+        "users, all with the password 'grip-demo'. Running it again changes nothing."
+    )
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("--plan-file", type=Path, default=settings.GRIP_REFERENCE_PLAN)
+        parser.add_argument("--users-file", type=Path, default=settings.GRIP_DEMO_USERS)
+
+    def handle_audited(self, *args, **options):
+        plan_data = json.loads(options["plan_file"].read_text(encoding="utf-8"))
+        users_data = json.loads(options["users_file"].read_text(encoding="utf-8"))
+        with transaction.atomic():
+            users = demo_users_load(users=users_data, password=DEMO_PASSWORD)
+            plan = plan_load(data=plan_data)
+            governance_load(data=plan_data, plan=plan)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Loaded '{plan}' ({plan.actions.count()} actions) and {len(users)} demo users "
+                f"(password '{DEMO_PASSWORD}')."
+            )
+        )

@@ -1,0 +1,55 @@
+"""A user's roles in the governance structure, read once per request."""
+
+from dataclasses import dataclass
+
+from workstreams.models import Action
+
+from .models import Body, Membership
+
+PROGRAMME_OFFICE_GROUP = "Programme office"
+
+
+@dataclass(frozen=True)
+class Roles:
+    is_programme_office: bool
+    chairs_programme_board: bool
+    sits_on_programme_board: bool
+    chaired_workstream_ids: frozenset[int]
+    task_group_workstream_ids: frozenset[int]
+    leads_actions: bool
+
+
+NO_ROLES = Roles(False, False, False, frozenset(), frozenset(), False)
+
+
+def roles_of(user) -> Roles:
+    """The user's roles, cached on the user object (a fresh one each request)."""
+    if not getattr(user, "is_authenticated", False):
+        return NO_ROLES
+    cached = getattr(user, "_grip_roles", None)
+    if cached is not None:
+        return cached
+    memberships = list(
+        Membership.objects.filter(user=user).values_list(
+            "role", "body__kind", "body__workstream_id"
+        )
+    )
+    task_groups = [(role, ws) for role, kind, ws in memberships if kind == Body.Kind.TASK_GROUP]
+    board_roles = {role for role, kind, _ in memberships if kind == Body.Kind.PROGRAMME_BOARD}
+    roles = Roles(
+        is_programme_office=user.groups.filter(name=PROGRAMME_OFFICE_GROUP).exists(),
+        chairs_programme_board=Membership.Role.CHAIR in board_roles,
+        sits_on_programme_board=bool(board_roles),
+        chaired_workstream_ids=frozenset(
+            ws for role, ws in task_groups if role == Membership.Role.CHAIR
+        ),
+        task_group_workstream_ids=frozenset(ws for _, ws in task_groups),
+        leads_actions=Action.objects.filter(lead_officer=user).exists(),
+    )
+    user._grip_roles = roles
+    return roles
+
+
+def forget_roles(user) -> None:
+    """Drop the cached roles (after memberships change within one request or test)."""
+    user.__dict__.pop("_grip_roles", None)

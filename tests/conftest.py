@@ -1,0 +1,124 @@
+import os
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import override_settings
+
+from workstreams.models import Action, Plan
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collected_static(tmp_path_factory):
+    """Static files collected as in production (WhiteNoise, hashed names), once a run."""
+    with override_settings(STATIC_ROOT=tmp_path_factory.mktemp("static")):
+        call_command("collectstatic", interactive=False, verbosity=0)
+        yield
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The reference plan and demo users, loaded once into the test database.
+
+    Tests in a transaction (the default) see it and roll their changes back. Tests marked
+    ``transaction=True`` empty the database afterwards, so they load it themselves
+    (``demo`` fixture).
+    """
+    with django_db_blocker.unblock():
+        call_command("load_demo", verbosity=0)
+
+
+@pytest.fixture
+def demo():
+    """The reference plan and demo users, present in every kind of database test."""
+    if not Plan.objects.exists():
+        call_command("load_demo", verbosity=0)
+    return Plan.objects.live().get()
+
+
+@pytest.fixture
+def plan(db):
+    return Plan.objects.live().get()
+
+
+def _user(username):
+    return get_user_model().objects.get(username=username)
+
+
+@pytest.fixture
+def admin_user_demo(db):
+    return _user("admin")
+
+
+@pytest.fixture
+def office(db):
+    return _user("office")
+
+
+@pytest.fixture
+def board_chair(db):
+    return _user("exec.director")
+
+
+@pytest.fixture
+def board_member(db):
+    return _user("board.member")
+
+
+@pytest.fixture
+def chair_mp(db):
+    return _user("sro.mp")
+
+
+@pytest.fixture
+def chair_wf(db):
+    return _user("sro.wf")
+
+
+@pytest.fixture
+def lead_mp(db):
+    return _user("lead.mp")
+
+
+@pytest.fixture
+def lead_wf(db):
+    return _user("lead.wf")
+
+
+@pytest.fixture
+def viewer(db):
+    return _user("viewer")
+
+
+@pytest.fixture
+def action_mp(plan, lead_mp):
+    """An open Management & Practice action led by lead.mp."""
+    return (
+        Action.objects.filter(plan=plan, workstream__code="MP", lead_officer=lead_mp)
+        .exclude(status__in=["complete", "closed"])
+        .order_by("reference")
+        .first()
+    )
+
+
+# --- Browser -------------------------------------------------------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not os.path.exists(CHROMIUM):
+        # Never skip: a browser test that cannot run is a failure, with the way to fix it.
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run bin/test, which installs it.")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}

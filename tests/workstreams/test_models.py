@@ -1,0 +1,209 @@
+import datetime
+import itertools
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from workstreams.models import (
+    Action,
+    ActionStatus,
+    Plan,
+    Rag,
+    ServiceArea,
+    WorkforceSnapshot,
+    Workstream,
+    action_rag,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def rejects(create):
+    """True when the database refuses the write (and nothing of it stays)."""
+    try:
+        with transaction.atomic():
+            create()
+    except IntegrityError:
+        return True
+    return False
+
+
+def new_action(plan, workstream, reference, **fields):
+    fields.setdefault("due_date", datetime.date(2019, 1, 31))
+    return Action.objects.create(
+        plan=plan, workstream=workstream, reference=reference, title="A test action", **fields
+    )
+
+
+def test_action_reference_is_unique_within_a_plan(plan):
+    workstream = plan.workstreams.get(code="MP")
+    existing = plan.actions.first()
+    assert rejects(lambda: new_action(plan, workstream, existing.reference))
+
+
+def test_the_same_reference_may_be_used_in_another_plan(plan):
+    other = Plan.objects.create(
+        title="Plan 2019/20",
+        council="Test council",
+        period_start=datetime.date(2019, 4, 1),
+        period_end=datetime.date(2020, 3, 31),
+    )
+    workstream = Workstream.objects.create(plan=other, code="MP", name="Management & Practice")
+    reference = plan.actions.first().reference
+    assert new_action(other, workstream, reference).pk
+
+
+def test_only_one_plan_is_live(plan):
+    assert rejects(
+        lambda: Plan.objects.create(
+            title="Another live plan",
+            council="Test council",
+            period_start=datetime.date(2019, 4, 1),
+            period_end=datetime.date(2020, 3, 31),
+            status=Plan.Status.LIVE,
+        )
+    )
+
+
+def test_a_plan_ends_after_it_starts():
+    assert rejects(
+        lambda: Plan.objects.create(
+            title="Backwards",
+            council="Test council",
+            period_start=datetime.date(2019, 4, 1),
+            period_end=datetime.date(2019, 3, 31),
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"status": "finished"},  # not a status
+        {"status": ActionStatus.COMPLETE, "evidence_of_impact": ""},  # complete needs evidence
+        {"revised_due_date": datetime.date(2019, 6, 30), "revised_due_reason": ""},
+    ],
+    ids=["unknown-status", "complete-without-evidence", "moved-due-date-without-reason"],
+)
+def test_the_database_refuses_an_inconsistent_action(plan, fields):
+    workstream = plan.workstreams.get(code="MP")
+    before = Action.objects.count()
+    assert rejects(lambda: new_action(plan, workstream, "MP-9.9", **fields))
+    assert Action.objects.count() == before
+
+
+def test_workstream_codes_are_unique_within_a_plan(plan):
+    assert rejects(lambda: Workstream.objects.create(plan=plan, code="MP", name="Again"))
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        {
+            "total": 10,
+            "locum": 2,
+            "salaried": 9,
+            "in_post_before_cutoff": 6,
+            "joined_since_cutoff": 4,
+        },
+        {
+            "total": 10,
+            "locum": 1,
+            "salaried": 9,
+            "in_post_before_cutoff": 6,
+            "joined_since_cutoff": 5,
+        },
+    ],
+    ids=["locum-plus-salaried-is-not-total", "before-plus-since-is-not-total"],
+)
+def test_a_workforce_snapshot_must_add_up(counts):
+    area = ServiceArea.objects.create(name="Test service")
+    assert rejects(
+        lambda: WorkforceSnapshot.objects.create(
+            service_area=area,
+            as_of=datetime.date(2018, 10, 31),
+            cutoff=datetime.date(2017, 9, 1),
+            **counts,
+        )
+    )
+    assert not WorkforceSnapshot.objects.filter(service_area=area).exists()
+
+
+def test_workforce_snapshot_clean_explains_what_does_not_add_up():
+    snapshot = WorkforceSnapshot(
+        service_area=ServiceArea(name="x"),
+        as_of=datetime.date(2018, 10, 31),
+        cutoff=datetime.date(2017, 9, 1),
+        total=10,
+        locum=2,
+        salaried=9,
+        in_post_before_cutoff=6,
+        joined_since_cutoff=4,
+    )
+    with pytest.raises(Exception) as error:
+        snapshot.clean()
+    assert "must add up to the total (10)" in str(error.value)
+
+
+def test_action_clean_checks_reference_prefix_and_plan(plan):
+    workstream = plan.workstreams.get(code="MP")
+    action = Action(
+        plan=plan,
+        workstream=workstream,
+        reference="WF-1.1",
+        title="x",
+        due_date=datetime.date.today(),
+    )
+    with pytest.raises(Exception) as error:
+        action.full_clean()
+    assert "must start with the workstream's code (MP-)" in str(error.value)
+
+
+def test_rag_in_python_and_in_sql_agree(plan):
+    """RAG is defined once in Python and once in SQL (for filtering); they must not drift."""
+    today = timezone.localdate()
+    workstream = plan.workstreams.get(code="MP")
+    dates = [today - datetime.timedelta(days=1), today, today + datetime.timedelta(days=1)]
+    combos = list(itertools.product(ActionStatus.values, dates))
+    for n, (status, due) in enumerate(combos):
+        new_action(
+            plan,
+            workstream,
+            f"MP-99.{n}",
+            status=status,
+            due_date=due,
+            evidence_of_impact="Evidence" if status == ActionStatus.COMPLETE else "",
+        )
+    annotated = Action.objects.filter(reference__startswith="MP-99.").with_rag(today)
+    assert annotated.count() == len(combos)
+    for action in annotated:
+        assert action.rag_code == action.rag == action_rag(action.status, action.due_date, today)
+        assert action.overdue == action.is_overdue
+
+
+def test_rag_follows_the_council_brag_scale():
+    today = datetime.date(2018, 11, 30)
+    future, past = datetime.date(2019, 1, 1), datetime.date(2018, 11, 1)
+    assert action_rag(ActionStatus.COMPLETE, past, today) == Rag.BLUE
+    assert action_rag(ActionStatus.ON_TRACK, future, today) == Rag.GREEN
+    assert action_rag(ActionStatus.AT_RISK, future, today) == Rag.AMBER
+    assert action_rag(ActionStatus.OFF_TRACK, future, today) == Rag.RED
+    assert action_rag(ActionStatus.ON_TRACK, past, today) == Rag.RED  # overdue
+    assert action_rag(ActionStatus.NOT_STARTED, future, today) == Rag.NONE
+
+
+def test_revised_due_date_is_the_one_that_counts_for_overdue(plan):
+    today = timezone.localdate()
+    workstream = plan.workstreams.get(code="MP")
+    action = new_action(
+        plan,
+        workstream,
+        "MP-98.1",
+        status=ActionStatus.ON_TRACK,
+        due_date=today - datetime.timedelta(days=10),
+        revised_due_date=today + datetime.timedelta(days=10),
+        revised_due_reason="Waiting for the new case management system",
+    )
+    assert not action.is_overdue
+    assert not Action.objects.overdue(today).filter(pk=action.pk).exists()

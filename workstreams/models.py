@@ -1,0 +1,552 @@
+"""The plan and its delivery: plans, priorities, workstreams, actions and their updates,
+inspection findings, indicators and workforce snapshots."""
+
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Case, Q, Value, When
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from .audit import history_user
+
+
+def audit_history(**kwargs) -> HistoricalRecords:
+    """History for a domain model, recording the acting user (see ``audit.acting_as``)."""
+    return HistoricalRecords(get_user=history_user, **kwargs)
+
+
+def month_start(day: datetime.date) -> datetime.date:
+    """The period (a calendar month) a date falls in, as the month's first day."""
+    return day.replace(day=1)
+
+
+def validate_month_start(value: datetime.date) -> None:
+    if value.day != 1:
+        raise ValidationError("A period is a month: give its first day (e.g. 2018-11-01).")
+
+
+# --- Plan ----------------------------------------------------------------------------------
+
+
+class PlanQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(status=Plan.Status.LIVE)
+
+
+class PlanManager(models.Manager.from_queryset(PlanQuerySet)):
+    def get_by_natural_key(self, title):
+        return self.get(title=title)
+
+
+class Plan(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        LIVE = "live", "Live"
+        CLOSED = "closed", "Closed"
+
+    title = models.CharField(max_length=200, unique=True)
+    council = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+
+    history = audit_history()
+    objects = PlanManager()
+
+    class Meta:
+        ordering = ["-period_start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gt=models.F("period_start")),
+                name="plan_period_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "live", "closed"]), name="plan_status_valid"
+            ),
+            # A council refreshes its plan yearly: plans coexist, but only one is live.
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="live"), name="plan_one_live"
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def natural_key(self):
+        return (self.title,)
+
+
+# --- Priority ------------------------------------------------------------------------------
+
+
+class Priority(models.Model):
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="priorities")
+    number = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["plan", "number"]
+        verbose_name_plural = "priorities"
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="priority_number_unique"),
+        ]
+
+    def __str__(self):
+        return f"Priority {self.number}: {self.title}"
+
+
+# --- Workstream ----------------------------------------------------------------------------
+
+
+class WorkstreamManager(models.Manager):
+    def get_by_natural_key(self, plan_title, code):
+        return self.get(plan__title=plan_title, code=code)
+
+
+class Workstream(models.Model):
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="workstreams")
+    code = models.CharField(
+        max_length=10, help_text="Short code that starts every action reference, e.g. MP."
+    )
+    name = models.CharField(max_length=200)
+    scope = models.TextField(blank=True)
+    senior_responsible_officer = models.CharField(
+        max_length=200, blank=True, help_text="The post accountable for the workstream."
+    )
+
+    history = audit_history()
+    objects = WorkstreamManager()
+
+    class Meta:
+        ordering = ["plan", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "code"], name="workstream_code_unique"),
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[A-Z][A-Z0-9]*$"), name="workstream_code_format"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code}: {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("workstreams:workstream-detail", args=[self.code])
+
+    def natural_key(self):
+        return (self.plan.title, self.code)
+
+
+# --- Finding -------------------------------------------------------------------------------
+
+
+class FindingManager(models.Manager):
+    def get_by_natural_key(self, reference):
+        return self.get(reference=reference)
+
+
+class Finding(models.Model):
+    """What an inspection or monitoring visit said; actions answer findings."""
+
+    reference = models.CharField(max_length=30, unique=True)
+    source = models.CharField(max_length=200, help_text="e.g. Ofsted monitoring visit, July 2018")
+    date = models.DateField()
+    theme = models.CharField(max_length=100, blank=True)
+    text = models.TextField()
+
+    history = audit_history()
+    objects = FindingManager()
+
+    class Meta:
+        ordering = ["date", "reference"]
+
+    def __str__(self):
+        return f"{self.reference}: {self.text[:80]}"
+
+    def natural_key(self):
+        return (self.reference,)
+
+
+# --- Action --------------------------------------------------------------------------------
+
+
+class ActionStatus(models.TextChoices):
+    NOT_STARTED = "not_started", "Not started"
+    ON_TRACK = "on_track", "On track"
+    AT_RISK = "at_risk", "At risk"
+    OFF_TRACK = "off_track", "Off track"
+    COMPLETE = "complete", "Complete"
+    CLOSED = "closed", "Closed"
+
+
+# Statuses of an action still being delivered: only these can be overdue.
+OPEN_STATUSES = (
+    ActionStatus.NOT_STARTED,
+    ActionStatus.ON_TRACK,
+    ActionStatus.AT_RISK,
+    ActionStatus.OFF_TRACK,
+)
+
+
+class Rag(models.TextChoices):
+    """BRAG, as council reports use it. The label carries the meaning, never colour alone."""
+
+    BLUE = "blue", "Complete"
+    GREEN = "green", "On track"
+    AMBER = "amber", "At risk"
+    RED = "red", "Off track or overdue"
+    NONE = "none", "Not rated"
+
+
+def action_is_overdue(status: str, current_due_date: datetime.date, today: datetime.date) -> bool:
+    """An action is overdue when it is still open and its current due date has passed.
+
+    ``ActionQuerySet.with_rag`` states the same rule in SQL; a test holds the two together.
+    """
+    return status in OPEN_STATUSES and current_due_date < today
+
+
+def action_rag(status: str, current_due_date: datetime.date, today: datetime.date) -> str:
+    """BRAG: blue = complete, green = on track, amber = at risk, red = off track or overdue."""
+    if action_is_overdue(status, current_due_date, today) or status == ActionStatus.OFF_TRACK:
+        return Rag.RED
+    return {
+        ActionStatus.COMPLETE: Rag.BLUE,
+        ActionStatus.ON_TRACK: Rag.GREEN,
+        ActionStatus.AT_RISK: Rag.AMBER,
+    }.get(status, Rag.NONE)
+
+
+class ActionQuerySet(models.QuerySet):
+    def in_plan(self, plan):
+        return self.filter(plan=plan)
+
+    def with_rag(self, today: datetime.date | None = None):
+        """Annotate ``current_due`` (revised or original), ``overdue`` and ``rag_code`` in SQL,
+        for filtering and counting; ``Action.rag`` gives the same answer for one action."""
+        today = today or timezone.localdate()
+        overdue = Q(status__in=OPEN_STATUSES, current_due__lt=today)
+        return self.annotate(current_due=Coalesce("revised_due_date", "due_date")).annotate(
+            overdue=Case(When(overdue, then=Value(True)), default=Value(False)),
+            rag_code=Case(
+                When(overdue | Q(status=ActionStatus.OFF_TRACK), then=Value(Rag.RED.value)),
+                When(status=ActionStatus.COMPLETE, then=Value(Rag.BLUE.value)),
+                When(status=ActionStatus.ON_TRACK, then=Value(Rag.GREEN.value)),
+                When(status=ActionStatus.AT_RISK, then=Value(Rag.AMBER.value)),
+                default=Value(Rag.NONE.value),
+                output_field=models.CharField(),
+            ),
+        )
+
+    def overdue(self, today: datetime.date | None = None):
+        return self.with_rag(today).filter(overdue=True)
+
+    def status_counts(self) -> dict[str, int]:
+        """How many actions have each status, every status present (zero where none)."""
+        counts = dict.fromkeys(ActionStatus.values, 0)
+        for row in self.order_by().values("status").annotate(n=models.Count("id")):
+            counts[row["status"]] = row["n"]
+        return counts
+
+
+class ActionManager(models.Manager.from_queryset(ActionQuerySet)):
+    def get_by_natural_key(self, plan_title, reference):
+        return self.get(plan__title=plan_title, reference=reference)
+
+
+class Action(models.Model):
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="actions")
+    workstream = models.ForeignKey(Workstream, on_delete=models.PROTECT, related_name="actions")
+    priority = models.ForeignKey(
+        Priority, on_delete=models.PROTECT, related_name="actions", null=True, blank=True
+    )
+    reference = models.CharField(
+        max_length=30, help_text="Starts with the workstream's code, e.g. MP-1.3."
+    )
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    lead_officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="led_actions",
+        null=True,
+        blank=True,
+    )
+    due_date = models.DateField(help_text="The due date the plan agreed.")
+    revised_due_date = models.DateField(null=True, blank=True)
+    revised_due_reason = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=20, choices=ActionStatus.choices, default=ActionStatus.NOT_STARTED
+    )
+    progress_narrative = models.TextField(blank=True, max_length=5000)
+    evidence_of_impact = models.TextField(blank=True, max_length=5000)
+    findings = models.ManyToManyField(Finding, related_name="actions", blank=True)
+
+    history = audit_history(m2m_fields=[findings])
+    objects = ActionManager()
+
+    class Meta:
+        ordering = ["plan", "workstream__code", "reference"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "reference"], name="action_reference_unique"),
+            models.CheckConstraint(
+                condition=Q(status__in=ActionStatus.values), name="action_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(revised_due_date__isnull=True) | ~Q(revised_due_reason=""),
+                name="action_revised_due_date_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ActionStatus.COMPLETE) | ~Q(evidence_of_impact=""),
+                name="action_complete_has_evidence",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_date"], name="action_status_due_idx")]
+
+    def __str__(self):
+        return f"{self.reference}: {self.title}"
+
+    def get_absolute_url(self):
+        return reverse("workstreams:action-detail", args=[self.reference])
+
+    def natural_key(self):
+        return (self.plan.title, self.reference)
+
+    def clean(self):
+        errors = {}
+        if self.workstream_id and self.plan_id and self.workstream.plan_id != self.plan_id:
+            errors["workstream"] = "The workstream belongs to another plan."
+        if self.priority_id and self.plan_id and self.priority.plan_id != self.plan_id:
+            errors["priority"] = "The priority belongs to another plan."
+        if self.workstream_id and not self.reference.startswith(f"{self.workstream.code}-"):
+            errors["reference"] = (
+                f"The reference must start with the workstream's code ({self.workstream.code}-)."
+            )
+        if self.status == ActionStatus.COMPLETE and not self.evidence_of_impact.strip():
+            errors["evidence_of_impact"] = "A complete action needs evidence of its impact."
+        if self.revised_due_date and not self.revised_due_reason.strip():
+            errors["revised_due_reason"] = "Say why the due date moved."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def current_due_date(self) -> datetime.date:
+        return self.revised_due_date or self.due_date
+
+    @property
+    def is_overdue(self) -> bool:
+        return action_is_overdue(self.status, self.current_due_date, timezone.localdate())
+
+    @property
+    def rag(self) -> str:
+        return action_rag(self.status, self.current_due_date, timezone.localdate())
+
+    @property
+    def rag_label(self) -> str:
+        return Rag(self.rag).label
+
+
+class ActionUpdate(models.Model):
+    """One dated update of an action: the monthly rhythm. Append-only."""
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="updates")
+    period = models.DateField(validators=[validate_month_start])
+    status = models.CharField(max_length=20, choices=ActionStatus.choices)
+    progress_narrative = models.TextField(blank=True, max_length=5000)
+    evidence_of_impact = models.TextField(blank=True, max_length=5000)
+    next_steps = models.TextField(blank=True, max_length=5000)
+    revised_due_date = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="action_updates"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["action", "-created_at"]
+        get_latest_by = "created_at"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ActionStatus.values), name="action_update_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["action", "period"], name="action_update_period_idx")]
+
+    def __str__(self):
+        return f"{self.action.reference} update {self.period:%Y-%m} by {self.created_by}"
+
+
+# --- Indicators ----------------------------------------------------------------------------
+
+
+class IndicatorManager(models.Manager):
+    def get_by_natural_key(self, code):
+        return self.get(code=code)
+
+
+class Indicator(models.Model):
+    """A KPI of a workstream, judged against its target with a tolerance."""
+
+    class Unit(models.TextChoices):
+        PERCENT = "%", "Percentage"
+        NUMBER = "number", "Number"
+        DAYS = "days", "Days"
+
+    workstream = models.ForeignKey(Workstream, on_delete=models.PROTECT, related_name="indicators")
+    code = models.CharField(max_length=30, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    unit = models.CharField(max_length=10, choices=Unit.choices, default=Unit.NUMBER)
+    target = models.DecimalField(max_digits=12, decimal_places=2)
+    tolerance = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="How far short of target still counts as amber rather than red.",
+    )
+    higher_is_better = models.BooleanField(default=True)
+
+    history = audit_history()
+    objects = IndicatorManager()
+
+    class Meta:
+        ordering = ["workstream", "code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(tolerance__gte=0), name="indicator_tolerance_gte_0")
+        ]
+
+    def __str__(self):
+        return f"{self.code}: {self.name}"
+
+    def natural_key(self):
+        return (self.code,)
+
+    def rag_for(self, value: Decimal) -> str:
+        """Green on or better than target, amber within tolerance, red beyond it."""
+        shortfall = (self.target - value) if self.higher_is_better else (value - self.target)
+        if shortfall <= 0:
+            return Rag.GREEN
+        if shortfall <= self.tolerance:
+            return Rag.AMBER
+        return Rag.RED
+
+
+class IndicatorValue(models.Model):
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="values")
+    period = models.DateField(validators=[validate_month_start])
+    value = models.DecimalField(max_digits=12, decimal_places=2)
+    note = models.TextField(blank=True)
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["indicator", "period"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "period"], name="indicator_value_one_per_period"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.indicator.code} {self.period:%Y-%m}: {self.value}"
+
+    @property
+    def rag(self) -> str:
+        return self.indicator.rag_for(self.value)
+
+
+# --- Workforce -----------------------------------------------------------------------------
+
+
+class ServiceAreaManager(models.Manager):
+    def get_by_natural_key(self, name):
+        return self.get(name=name)
+
+
+class ServiceArea(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+
+    history = audit_history()
+    objects = ServiceAreaManager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.name,)
+
+
+class WorkforceSnapshot(models.Model):
+    """Managers in a service on a date: locum or salaried, in post before a cut-off or since."""
+
+    service_area = models.ForeignKey(
+        ServiceArea, on_delete=models.PROTECT, related_name="workforce_snapshots"
+    )
+    as_of = models.DateField()
+    cutoff = models.DateField(help_text="The date 'in post before' and 'joined since' refer to.")
+    total = models.PositiveIntegerField()
+    locum = models.PositiveIntegerField()
+    salaried = models.PositiveIntegerField()
+    in_post_before_cutoff = models.PositiveIntegerField()
+    joined_since_cutoff = models.PositiveIntegerField()
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["-as_of", "service_area__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_area", "as_of"], name="workforce_snapshot_one_per_date"
+            ),
+            models.CheckConstraint(
+                condition=Q(total=models.F("locum") + models.F("salaried")),
+                name="workforce_locum_plus_salaried_is_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    total=models.F("in_post_before_cutoff") + models.F("joined_since_cutoff")
+                ),
+                name="workforce_before_plus_since_is_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(cutoff__lt=models.F("as_of")), name="workforce_cutoff_before_as_of"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.service_area} on {self.as_of:%d %B %Y}: {self.total} managers"
+
+    def clean(self):
+        errors = {}
+        counts = (self.total, self.locum, self.salaried)
+        if None not in counts and self.locum + self.salaried != self.total:
+            errors["total"] = (
+                f"Locum ({self.locum}) and salaried ({self.salaried}) must add up to "
+                f"the total ({self.total})."
+            )
+        counts = (self.total, self.in_post_before_cutoff, self.joined_since_cutoff)
+        if (
+            None not in counts
+            and self.in_post_before_cutoff + self.joined_since_cutoff != self.total
+        ):
+            errors["joined_since_cutoff"] = (
+                f"In post before ({self.in_post_before_cutoff}) and joined since "
+                f"({self.joined_since_cutoff}) must add up to the total ({self.total})."
+            )
+        if errors:
+            raise ValidationError(errors)
