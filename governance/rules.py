@@ -21,32 +21,24 @@ def is_programme_board_chair(user):
 
 
 @rules.predicate
-def is_task_group_chair(user, workstream):
-    return workstream is not None and workstream.pk in roles_of(user).chaired_workstream_ids
-
-
-@rules.predicate
 def may_update_action(user, action):
-    """Programme office: any action; task group chair or member: their workstream's; lead
-    officer: their own. Asked without an action, it answers "may they update any at all?"."""
+    """Programme office: any action; task group chair: their workstream's; lead officer:
+    their own. Asked without an action, it answers "may they update any at all?"."""
     roles = roles_of(user)
-    if roles.is_programme_office or user.is_superuser:
-        return True
-    if action is None:
-        return bool(roles.task_group_workstream_ids or roles.leads_actions)
-    return (
-        action.workstream_id in roles.task_group_workstream_ids or action.lead_officer_id == user.pk
-    )
+    return roles.may_update_any() if action is None else roles.may_update(action)
 
 
 @rules.predicate
 def chairs_action_task_group(user, action):
-    return action is not None and action.workstream_id in roles_of(user).chaired_workstream_ids
+    return action is not None and roles_of(user).chairs(action)
 
 
 is_signed_in = rules.is_authenticated
 
 # Everyone signed in reads everything: LoginRequiredMiddleware is that rule.
 rules.add_perm("workstreams.change_action", is_signed_in & may_update_action)
+# Deciding a due-date move and accepting evidence of impact: the workstream's task group chair.
+rules.add_perm("workstreams.decide_due_date", is_signed_in & chairs_action_task_group)
+rules.add_perm("workstreams.accept_evidence", is_signed_in & chairs_action_task_group)
 rules.add_perm("workstreams.add_action", is_signed_in & is_programme_office)
 rules.add_perm("workstreams.import_plan", is_signed_in & is_programme_office)

@@ -9,11 +9,16 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {"navigation": []}
     current = request.resolver_match.view_name if request.resolver_match else ""
-    items = [("home", "My work", True)]
-    items.append(("admin:index", "Admin", user.is_staff))
+    # Who updates actions has "My work"; who only reads has an overview.
+    home = "My work" if user.has_perm("workstreams.change_action") else "Overview"
+    items = [
+        ("home", home, True),
+        ("workstreams:action-list", "Actions", True),
+        ("admin:index", "Admin", user.is_staff),
+    ]
     return {
         "navigation": [
-            {"href": reverse(name), "text": text, "current": current == name}
+            {"href": reverse(name), "text": text, "current": current.startswith(name)}
             for name, text, allowed in items
             if allowed
         ]

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from workstreams.views import HomeView
+from governance.views import MyWorkView
 
 from . import views
 
@@ -10,7 +10,7 @@ admin.site.site_title = "Grip admin"
 admin.site.index_title = "Plan, governance and audit"
 
 urlpatterns = [
-    path("", HomeView.as_view(), name="home"),
+    path("", MyWorkView.as_view(), name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("healthz/", views.healthz, name="healthz"),

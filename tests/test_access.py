@@ -37,7 +37,7 @@ def test_home_lists_workstreams_with_action_counts_by_status(client, viewer, pla
 
 def test_home_runs_a_fixed_number_of_queries(client, viewer, django_assert_max_num_queries):
     client.force_login(viewer)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(10):
         client.get("/")
 
 

@@ -49,7 +49,7 @@ def governance_records(plan, chair_mp, lead_mp, board_chair):
 
     from governance.models import Body, Meeting, ProgressReport, ReportItem, Review, Risk
     from workstreams.audit import acting_as
-    from workstreams.models import ActionUpdate
+    from workstreams.models import ActionUpdate, DueDateChange
 
     with acting_as(chair_mp):
         workstream = plan.workstreams.get(code="MP")
@@ -60,6 +60,13 @@ def governance_records(plan, chair_mp, lead_mp, board_chair):
             status=action.status,
             progress_narrative="Monthly update.",
             created_by=lead_mp,
+        )
+        DueDateChange.objects.create(
+            action=action,
+            from_date=action.current_due_date,
+            to_date=action.current_due_date + datetime.timedelta(days=30),
+            reason="Waiting for the audit",
+            requested_by=lead_mp,
         )
         meeting = Meeting.objects.create(
             body=Body.objects.get(workstream=workstream), date=datetime.date(2018, 11, 20)

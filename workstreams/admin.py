@@ -6,6 +6,7 @@ from . import resources
 from .models import (
     Action,
     ActionUpdate,
+    DueDateChange,
     Finding,
     Indicator,
     IndicatorValue,
@@ -108,6 +109,23 @@ class ActionUpdateAdmin(AuditedExportOnlyAdmin):
     search_fields = ["action__reference", "progress_narrative", "next_steps"]
     list_select_related = ["action", "created_by"]
     date_hierarchy = "created_at"
+
+
+@admin.register(DueDateChange)
+class DueDateChangeAdmin(SimpleHistoryAdmin):
+    """Requests to move a due date are decided on the action page, by the chair; here they
+    are only read."""
+
+    list_display = ["action", "from_date", "to_date", "requested_by", "decision", "decided_by"]
+    list_filter = ["decision", "action__workstream"]
+    search_fields = ["action__reference", "reason", "decision_comment"]
+    list_select_related = ["action", "requested_by", "decided_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class IndicatorValueInline(admin.TabularInline):

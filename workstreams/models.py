@@ -201,7 +201,8 @@ OPEN_STATUSES = (
 class Rag(models.TextChoices):
     """BRAG, as council reports use it. The label carries the meaning, never colour alone."""
 
-    BLUE = "blue", "Complete"
+    BLUE = "blue", "Complete, impact evidenced"
+    AWAITING_EVIDENCE = "awaiting_evidence", "Delivered, awaiting evidence"
     GREEN = "green", "On track"
     AMBER = "amber", "At risk"
     RED = "red", "Off track or overdue"
@@ -216,15 +217,18 @@ def action_is_overdue(status: str, current_due_date: datetime.date, today: datet
     return status in OPEN_STATUSES and current_due_date < today
 
 
-def action_rag(status: str, current_due_date: datetime.date, today: datetime.date) -> str:
-    """BRAG: blue = complete, green = on track, amber = at risk, red = off track or overdue."""
+def action_rag(
+    status: str, current_due_date: datetime.date, today: datetime.date, evidence_accepted: bool
+) -> str:
+    """BRAG: blue = complete with its impact evidenced (the task group chair accepted the
+    evidence), green = on track, amber = at risk, red = off track or overdue. A complete
+    action whose evidence is not yet accepted is "delivered, awaiting evidence", never blue.
+    """
     if action_is_overdue(status, current_due_date, today) or status == ActionStatus.OFF_TRACK:
         return Rag.RED
-    return {
-        ActionStatus.COMPLETE: Rag.BLUE,
-        ActionStatus.ON_TRACK: Rag.GREEN,
-        ActionStatus.AT_RISK: Rag.AMBER,
-    }.get(status, Rag.NONE)
+    if status == ActionStatus.COMPLETE:
+        return Rag.BLUE if evidence_accepted else Rag.AWAITING_EVIDENCE
+    return {ActionStatus.ON_TRACK: Rag.GREEN, ActionStatus.AT_RISK: Rag.AMBER}.get(status, Rag.NONE)
 
 
 class ActionQuerySet(models.QuerySet):
@@ -240,7 +244,12 @@ class ActionQuerySet(models.QuerySet):
             overdue=Case(When(overdue, then=Value(True)), default=Value(False)),
             rag_code=Case(
                 When(overdue | Q(status=ActionStatus.OFF_TRACK), then=Value(Rag.RED.value)),
-                When(status=ActionStatus.COMPLETE, then=Value(Rag.BLUE.value)),
+                When(
+                    status=ActionStatus.COMPLETE,
+                    evidence_accepted_at__isnull=False,
+                    then=Value(Rag.BLUE.value),
+                ),
+                When(status=ActionStatus.COMPLETE, then=Value(Rag.AWAITING_EVIDENCE.value)),
                 When(status=ActionStatus.ON_TRACK, then=Value(Rag.GREEN.value)),
                 When(status=ActionStatus.AT_RISK, then=Value(Rag.AMBER.value)),
                 default=Value(Rag.NONE.value),
@@ -290,7 +299,18 @@ class Action(models.Model):
     )
     progress_narrative = models.TextField(blank=True, max_length=5000)
     evidence_of_impact = models.TextField(blank=True, max_length=5000)
+    evidence_accepted_at = models.DateTimeField(null=True, blank=True)
+    evidence_accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="The task group chair who accepted the evidence of impact.",
+    )
     findings = models.ManyToManyField(Finding, related_name="actions", blank=True)
+    # Optimistic locking: a save must name the version it was based on (see services).
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     history = audit_history(m2m_fields=[findings])
     objects = ActionManager()
@@ -309,6 +329,10 @@ class Action(models.Model):
             models.CheckConstraint(
                 condition=~Q(status=ActionStatus.COMPLETE) | ~Q(evidence_of_impact=""),
                 name="action_complete_has_evidence",
+            ),
+            models.CheckConstraint(
+                condition=Q(evidence_accepted_at__isnull=True) | Q(status=ActionStatus.COMPLETE),
+                name="action_evidence_accepted_only_when_complete",
             ),
         ]
         indexes = [models.Index(fields=["status", "due_date"], name="action_status_due_idx")]
@@ -348,12 +372,77 @@ class Action(models.Model):
         return action_is_overdue(self.status, self.current_due_date, timezone.localdate())
 
     @property
+    def evidence_accepted(self) -> bool:
+        return self.evidence_accepted_at is not None
+
+    @property
+    def awaits_evidence_acceptance(self) -> bool:
+        return self.status == ActionStatus.COMPLETE and not self.evidence_accepted
+
+    @property
     def rag(self) -> str:
-        return action_rag(self.status, self.current_due_date, timezone.localdate())
+        return action_rag(
+            self.status, self.current_due_date, timezone.localdate(), self.evidence_accepted
+        )
 
     @property
     def rag_label(self) -> str:
         return Rag(self.rag).label
+
+
+class DueDateChange(models.Model):
+    """A request to move an action's due date, decided by the workstream's task group chair.
+
+    The original due date stays on the action; each approved move is a slip.
+    """
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "Waiting for the task group chair"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="due_date_changes")
+    from_date = models.DateField(help_text="The due date when the move was asked for.")
+    to_date = models.DateField()
+    reason = models.TextField(max_length=2000)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    decision = models.CharField(max_length=10, choices=Decision.choices, default=Decision.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True, max_length=2000)
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["action", "-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action"],
+                condition=Q(decision="pending"),
+                name="due_date_change_one_pending_per_action",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="due_date_change_has_reason"),
+            models.CheckConstraint(
+                condition=~Q(to_date=models.F("from_date")), name="due_date_change_moves_date"
+            ),
+            models.CheckConstraint(
+                condition=Q(decision="pending", decided_at__isnull=True)
+                | (~Q(decision="pending") & Q(decided_at__isnull=False)),
+                name="due_date_change_decided_has_when",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.action.reference}: {self.from_date} to {self.to_date} ({self.decision})"
+
+    @property
+    def is_slip(self) -> bool:
+        return self.decision == self.Decision.APPROVED and self.to_date > self.from_date
 
 
 class ActionUpdate(models.Model):

@@ -24,6 +24,7 @@ from .models import (
     WorkforceSnapshot,
     Workstream,
 )
+from .services import set_outcome
 
 
 class NaturalKeyWidget(widgets.ForeignKeyWidget):
@@ -170,6 +171,14 @@ class ActionResource(PlanScopedResource):
         column_name="findings",
         widget=widgets.ManyToManyWidget(Finding, field="reference", separator=";"),
     )
+
+    def import_instance(self, instance, row, **kwargs):
+        before = {"status": instance.status, "evidence_of_impact": instance.evidence_of_impact}
+        super().import_instance(instance, row, **kwargs)
+        # The spreadsheet may change the outcome: the same rule as an update in the browser.
+        after = {"status": instance.status, "evidence_of_impact": instance.evidence_of_impact}
+        instance.status, instance.evidence_of_impact = before.values()
+        set_outcome(instance, **after)
 
     def __init__(self, plan: Plan | None = None, **kwargs):
         super().__init__(plan=plan, **kwargs)

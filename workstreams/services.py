@@ -1,13 +1,21 @@
 """Writes to the plan and its delivery. Each public function is one transaction."""
 
 import datetime
+import functools
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 
+from .audit import acting_as
+from .history import FieldChange, changes_between
 from .models import (
     Action,
+    ActionStatus,
+    ActionUpdate,
+    DueDateChange,
     Finding,
     Indicator,
     IndicatorValue,
@@ -16,6 +24,7 @@ from .models import (
     ServiceArea,
     WorkforceSnapshot,
     Workstream,
+    month_start,
 )
 
 
@@ -40,6 +49,13 @@ def save_if_changed(model: type[models.Model], *, lookup: dict, values: dict) ->
 
 def _date(text: str | None) -> datetime.date | None:
     return datetime.date.fromisoformat(text) if text else None
+
+
+def _noon(text: str | None) -> datetime.datetime | None:
+    """A date written in the data, as midday that day in the council's time zone."""
+    if not text:
+        return None
+    return timezone.make_aware(datetime.datetime.combine(_date(text), datetime.time(12)))
 
 
 def _period(text: str) -> datetime.date:
@@ -121,6 +137,8 @@ def plan_load(*, data: dict) -> Plan:
                 "status": item.get("status", "not_started"),
                 "progress_narrative": item.get("progress_narrative", ""),
                 "evidence_of_impact": item.get("evidence_of_impact", ""),
+                "evidence_accepted_by": leads.get(item.get("evidence_accepted_by")),
+                "evidence_accepted_at": _noon(item.get("evidence_accepted_on")),
             },
         )
         wanted = {findings[reference].pk for reference in item.get("findings", [])}
@@ -167,3 +185,186 @@ def plan_load(*, data: dict) -> Plan:
             },
         )
     return plan
+
+
+# --- Keeping actions up to date ------------------------------------------------------------
+
+
+class ActionChangedSinceOpened(Exception):
+    """Someone saved the action after this user opened it; nothing was saved.
+
+    ``changes`` lists what they changed (readable), ``action`` is the action as it is now.
+    """
+
+    def __init__(self, action: Action, changes: list[FieldChange], changed_by: list[str]):
+        self.action = action
+        self.changes = changes
+        self.changed_by = changed_by
+        super().__init__(f"{action.reference} changed since it was opened")
+
+
+def _changes_since(action: Action, version: int) -> tuple[list[FieldChange], list[str]]:
+    """What changed on ``action`` since it stood at ``version``, and who changed it."""
+    opened = action.history.filter(version=version).order_by("-history_date").first()
+    current = action.history.order_by("-history_date").first()
+    if opened is None or current is None:
+        return [], []
+    later = action.history.filter(history_date__gt=opened.history_date).select_related(
+        "history_user"
+    )
+    who = sorted(
+        {r.history_user.get_full_name() or r.history_user.username for r in later if r.history_user}
+    )
+    return changes_between(opened, current), who
+
+
+def _lock_for_change(action: Action, by, based_on_version: int, permission: str) -> Action:
+    """The action, locked for this transaction, once ``by`` may change it and nobody has
+    saved it since ``based_on_version``."""
+    locked = Action.objects.select_for_update().select_related("workstream").get(pk=action.pk)
+    if not by.has_perm(permission, locked):
+        raise PermissionDenied(f"You may not change {locked.reference}.")
+    if locked.version != based_on_version:
+        changes, who = _changes_since(locked, based_on_version)
+        raise ActionChangedSinceOpened(locked, changes, who)
+    return locked
+
+
+def set_outcome(action: Action, *, status: str, evidence_of_impact: str) -> None:
+    """Set an action's status and evidence (unsaved). The chair's acceptance of the evidence
+    holds only while the action stays complete with the evidence the chair saw."""
+    evidence_unchanged = (
+        action.status == ActionStatus.COMPLETE and action.evidence_of_impact == evidence_of_impact
+    )
+    action.status, action.evidence_of_impact = status, evidence_of_impact
+    if status != ActionStatus.COMPLETE or not evidence_unchanged:
+        action.evidence_accepted_at = action.evidence_accepted_by = None
+
+
+def _recorded_as_by(function):
+    """Run a service in one transaction, with ``by`` recorded as the author in the history."""
+
+    @functools.wraps(function)
+    def wrapper(*, by, **kwargs):
+        with transaction.atomic(), acting_as(by):
+            return function(by=by, **kwargs)
+
+    return wrapper
+
+
+def _save_action(action: Action) -> None:
+    action.version += 1
+    action.full_clean()
+    action.save()
+
+
+@_recorded_as_by
+def action_update_record(
+    *,
+    action: Action,
+    by,
+    based_on_version: int,
+    status: str,
+    progress_narrative: str,
+    evidence_of_impact: str = "",
+    next_steps: str = "",
+    revised_due_date: datetime.date | None = None,
+    due_date_reason: str = "",
+) -> ActionUpdate:
+    """Record a monthly update of an action and bring the action to it, in one transaction.
+
+    - Refused (``PermissionDenied``) unless ``by`` may update the action, and
+      (``ActionChangedSinceOpened``) when someone saved it after ``based_on_version``.
+    - "Complete" needs evidence of impact. It counts as evidenced (blue) only once the
+      workstream's task group chair accepts the evidence; a chair's own "complete" is
+      accepted at once. Leaving "complete" withdraws the acceptance.
+    - A new due date needs a reason. From the chair it applies at once; from anyone else it
+      is a request for the chair to decide. The original due date is never overwritten.
+    """
+    action = _lock_for_change(action, by, based_on_version, "workstreams.change_action")
+    chair = by.has_perm("workstreams.decide_due_date", action)
+    if status == ActionStatus.COMPLETE and not evidence_of_impact.strip():
+        raise ValidationError({"evidence_of_impact": "Give the evidence of impact to complete it."})
+
+    set_outcome(action, status=status, evidence_of_impact=evidence_of_impact)
+    action.progress_narrative = progress_narrative
+    if status == ActionStatus.COMPLETE and chair and not action.evidence_accepted:
+        action.evidence_accepted_at, action.evidence_accepted_by = timezone.now(), by
+
+    if revised_due_date and revised_due_date != action.current_due_date:
+        if not due_date_reason.strip():
+            raise ValidationError({"due_date_reason": "Say why the due date needs to move."})
+        change = DueDateChange(
+            action=action,
+            from_date=action.current_due_date,
+            to_date=revised_due_date,
+            reason=due_date_reason,
+            requested_by=by,
+        )
+        if chair:
+            change.decision = DueDateChange.Decision.APPROVED
+            change.decided_by, change.decided_at = by, timezone.now()
+            change.decision_comment = "Moved by the task group chair."
+            action.revised_due_date, action.revised_due_reason = revised_due_date, due_date_reason
+        elif action.due_date_changes.filter(decision=DueDateChange.Decision.PENDING).exists():
+            raise ValidationError(
+                {
+                    "revised_due_date": "A request to move the due date is already waiting for "
+                    "the task group chair. Ask them to decide it first."
+                }
+            )
+        change.full_clean()
+        change.save()
+
+    _save_action(action)
+    update = ActionUpdate(
+        action=action,
+        period=month_start(timezone.localdate()),
+        status=status,
+        progress_narrative=progress_narrative,
+        evidence_of_impact=evidence_of_impact,
+        next_steps=next_steps,
+        revised_due_date=revised_due_date,
+        created_by=by,
+    )
+    update.full_clean()
+    update.save()
+    return update
+
+
+@_recorded_as_by
+def due_date_change_decide(
+    *, change: DueDateChange, by, approve: bool, comment: str = ""
+) -> DueDateChange:
+    """The task group chair approves (the action's due date moves) or rejects a request."""
+    change = DueDateChange.objects.select_for_update().select_related("action").get(pk=change.pk)
+    action = Action.objects.select_for_update().get(pk=change.action_id)
+    if not by.has_perm("workstreams.decide_due_date", action):
+        raise PermissionDenied("Only the workstream's task group chair decides due dates.")
+    if change.decision != DueDateChange.Decision.PENDING:
+        raise ValidationError("This request has already been decided.")
+    if not approve and not comment.strip():
+        raise ValidationError({"comment": "Say why the request is rejected."})
+    change.decision = (
+        DueDateChange.Decision.APPROVED if approve else DueDateChange.Decision.REJECTED
+    )
+    change.decided_by, change.decided_at, change.decision_comment = by, timezone.now(), comment
+    change.full_clean()
+    change.save()
+    if approve:
+        action.revised_due_date, action.revised_due_reason = change.to_date, change.reason
+        _save_action(action)
+    return change
+
+
+@_recorded_as_by
+def action_evidence_accept(*, action: Action, by, based_on_version: int) -> Action:
+    """The task group chair accepts a complete action's evidence of impact: it turns blue."""
+    action = _lock_for_change(action, by, based_on_version, "workstreams.accept_evidence")
+    if action.status != ActionStatus.COMPLETE:
+        raise ValidationError("Only a complete action's evidence can be accepted.")
+    if action.evidence_accepted:
+        raise ValidationError("The evidence has already been accepted.")
+    action.evidence_accepted_at, action.evidence_accepted_by = timezone.now(), by
+    _save_action(action)
+    return action

@@ -1,5 +1,27 @@
-from django.urls import path  # noqa: F401  (pages of the workstreams app are added here)
+from django.urls import path
+
+from . import views
 
 app_name = "workstreams"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("actions/", views.ActionListView.as_view(), name="action-list"),
+    path("actions/<str:reference>/", views.ActionDetailView.as_view(), name="action-detail"),
+    path(
+        "actions/<str:reference>/history/",
+        views.ActionHistoryView.as_view(),
+        name="action-history",
+    ),
+    path("actions/<str:reference>/update/", views.ActionUpdateView.as_view(), name="action-update"),
+    path(
+        "actions/<str:reference>/due-date/<int:change_id>/decide/",
+        views.DueDateDecisionView.as_view(),
+        name="due-date-decide",
+    ),
+    path(
+        "actions/<str:reference>/evidence/accept/",
+        views.EvidenceAcceptView.as_view(),
+        name="evidence-accept",
+    ),
+    path("workstreams/<str:code>/", views.WorkstreamDetailView.as_view(), name="workstream-detail"),
+]

@@ -1,17 +1,247 @@
-from django.views.generic import TemplateView
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+from django.views.generic import FormView, TemplateView
 
-from . import selectors
-from .models import ActionStatus
+from . import selectors, services
+from .filters import ActionFilter
+from .forms import ActionUpdateForm
+from .history import history_entries
+from .models import DueDateChange
+
+ACTIONS_PER_PAGE = 25
 
 
-class HomeView(TemplateView):
-    template_name = "workstreams/home.html"
+def mark_updatable(user, actions):
+    """Set ``can_update`` on each action row, so a table offers only what the user may do."""
+    actions = list(actions)
+    for action in actions:
+        action.can_update = user.has_perm("workstreams.change_action", action)
+    return actions
+
+
+class LivePlanMixin:
+    """Pages show the live plan; actions and workstreams are addressed within it."""
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.plan = selectors.live_plan_or_404()
+
+
+class ActionListView(LivePlanMixin, TemplateView):
+    template_name = "workstreams/action_list.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        plan = selectors.live_plan()
-        context["plan"] = plan
-        context["statuses"] = ActionStatus.choices
-        if plan is not None:
-            context["rows"] = selectors.status_table(selectors.workstreams_with_status_counts(plan))
+        actions = selectors.action_rows(self.plan.actions.all()).order_by("reference")
+        action_filter = ActionFilter(self.request.GET or None, queryset=actions, plan=self.plan)
+        page = Paginator(action_filter.qs, ACTIONS_PER_PAGE).get_page(self.request.GET.get("page"))
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(
+            plan=self.plan,
+            filter=action_filter,
+            page_obj=page,
+            page_range=page.paginator.get_elided_page_range(page.number, on_each_side=2),
+            actions=mark_updatable(self.request.user, page.object_list),
+            query=query.urlencode(),
+        )
         return context
+
+
+class ActionDetailView(LivePlanMixin, TemplateView):
+    template_name = "workstreams/action_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        action = selectors.action_for_page(self.plan, kwargs["reference"])
+        changes = list(action.due_date_changes.all())
+        user = self.request.user
+        context.update(
+            action=action,
+            can_update=user.has_perm("workstreams.change_action", action),
+            can_decide_due_date=user.has_perm("workstreams.decide_due_date", action),
+            can_accept_evidence=action.awaits_evidence_acceptance
+            and user.has_perm("workstreams.accept_evidence", action),
+            updates=action.updates.all(),
+            pending_change=next((c for c in changes if c.decision == "pending"), None),
+            due_date_changes=changes,
+        )
+        return context
+
+
+class ActionHistoryView(LivePlanMixin, TemplateView):
+    template_name = "workstreams/action_history.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        action = selectors.action_for_update(self.plan, kwargs["reference"])
+        context.update(action=action, entries=history_entries(action.history.all()))
+        return context
+
+
+class ActionUpdateView(LivePlanMixin, FormView):
+    template_name = "workstreams/action_update.html"
+    form_class = ActionUpdateForm
+
+    def dispatch(self, request, *args, **kwargs):
+        self.action = selectors.action_for_update(self.plan, kwargs["reference"])
+        if not request.user.has_perm("workstreams.change_action", self.action):
+            raise PermissionDenied("You may not update this action.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["action"] = self.action
+        kwargs["chair"] = self.request.user.has_perm("workstreams.decide_due_date", self.action)
+        return kwargs
+
+    def get_initial(self):
+        action = self.action
+        return {
+            "status": action.status,
+            "progress_narrative": action.progress_narrative,
+            "evidence_of_impact": action.evidence_of_impact,
+            "version": action.version,
+        }
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["action"] = self.action
+        context["chair"] = self.request.user.has_perm("workstreams.decide_due_date", self.action)
+        return context
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            services.action_update_record(
+                action=self.action,
+                by=self.request.user,
+                based_on_version=data["version"],
+                status=data["status"],
+                progress_narrative=data["progress_narrative"],
+                evidence_of_impact=data["evidence_of_impact"],
+                next_steps=data["next_steps"],
+                revised_due_date=data["revised_due_date"],
+                due_date_reason=data["due_date_reason"],
+            )
+        except services.ActionChangedSinceOpened as conflict:
+            return self.conflict(form, conflict)
+        except ValidationError as error:
+            _add_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, f"{self.action.reference} updated.")
+        return redirect(self.action.get_absolute_url())
+
+    def conflict(self, form, conflict):
+        """Show what the other person changed; keep this person's entries, based now on the
+        current version, so saving again is a deliberate choice."""
+        data = form.data.copy()
+        data["version"] = conflict.action.version
+        self.action = conflict.action
+        form = self.get_form_class()(**{**self.get_form_kwargs(), "data": data})
+        form.is_valid()
+        form.add_error(
+            None,
+            "Someone else saved this action after you opened it. Nothing of yours has been "
+            "saved. Check their changes below, then save again if yours should still apply.",
+        )
+        return self.render_to_response(
+            self.get_context_data(
+                form=form, conflict=conflict.changes, conflict_by=conflict.changed_by
+            ),
+            status=409,
+        )
+
+
+def _add_errors(form, error: ValidationError):
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            for message in errors:
+                form.add_error(field if field in form.fields else None, message)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
+
+
+class DueDateDecisionView(LivePlanMixin, View):
+    """POST only: the task group chair approves or rejects a request to move a due date."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, reference, change_id):
+        action = selectors.action_for_update(self.plan, reference)
+        change = get_object_or_404(DueDateChange, pk=change_id, action=action)
+        approve = request.POST.get("decision") == DueDateChange.Decision.APPROVED
+        try:
+            services.due_date_change_decide(
+                change=change,
+                by=request.user,
+                approve=approve,
+                comment=request.POST.get("comment", ""),
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                f"Due date of {reference} moved to {change.to_date:%-d %B %Y}."
+                if approve
+                else f"Request to move the due date of {reference} rejected.",
+            )
+        return redirect(_back_to(request, action.get_absolute_url()))
+
+
+class EvidenceAcceptView(LivePlanMixin, View):
+    """POST only: the task group chair accepts a complete action's evidence of impact."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, reference):
+        action = selectors.action_for_update(self.plan, reference)
+        try:
+            version = int(request.POST.get("version", ""))
+        except ValueError:
+            version = 0
+        try:
+            services.action_evidence_accept(
+                action=action, by=request.user, based_on_version=version
+            )
+        except services.ActionChangedSinceOpened:
+            messages.error(
+                request,
+                f"{reference} changed since you opened it. Read the evidence again before "
+                "accepting it.",
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"Evidence of impact for {reference} accepted.")
+        return redirect(_back_to(request, action.get_absolute_url()))
+
+
+class WorkstreamDetailView(LivePlanMixin, TemplateView):
+    template_name = "workstreams/workstream_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        workstream = selectors.workstream_for_page(self.plan, kwargs["code"])
+        actions = selectors.workstream_actions(workstream)
+        context.update(
+            workstream=workstream,
+            actions=mark_updatable(self.request.user, actions),
+            status_counts=selectors.status_counts(workstream.actions.all()),
+            indicators=selectors.workstream_indicators(workstream),
+        )
+        return context
+
+
+def _back_to(request, default: str) -> str:
+    """Where a POST-only step returns: the page it was made from, if it is on this site."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default

@@ -165,8 +165,12 @@ def test_rag_in_python_and_in_sql_agree(plan):
     today = timezone.localdate()
     workstream = plan.workstreams.get(code="MP")
     dates = [today - datetime.timedelta(days=1), today, today + datetime.timedelta(days=1)]
-    combos = list(itertools.product(ActionStatus.values, dates))
-    for n, (status, due) in enumerate(combos):
+    combos = [
+        (status, due, accepted)
+        for status, due, accepted in itertools.product(ActionStatus.values, dates, [False, True])
+        if status == ActionStatus.COMPLETE or not accepted
+    ]
+    for n, (status, due, accepted) in enumerate(combos):
         new_action(
             plan,
             workstream,
@@ -174,23 +178,26 @@ def test_rag_in_python_and_in_sql_agree(plan):
             status=status,
             due_date=due,
             evidence_of_impact="Evidence" if status == ActionStatus.COMPLETE else "",
+            evidence_accepted_at=timezone.now() if accepted else None,
         )
     annotated = Action.objects.filter(reference__startswith="MP-99.").with_rag(today)
     assert annotated.count() == len(combos)
     for action in annotated:
-        assert action.rag_code == action.rag == action_rag(action.status, action.due_date, today)
+        expected = action_rag(action.status, action.due_date, today, action.evidence_accepted)
+        assert action.rag_code == action.rag == expected
         assert action.overdue == action.is_overdue
 
 
 def test_rag_follows_the_council_brag_scale():
     today = datetime.date(2018, 11, 30)
     future, past = datetime.date(2019, 1, 1), datetime.date(2018, 11, 1)
-    assert action_rag(ActionStatus.COMPLETE, past, today) == Rag.BLUE
-    assert action_rag(ActionStatus.ON_TRACK, future, today) == Rag.GREEN
-    assert action_rag(ActionStatus.AT_RISK, future, today) == Rag.AMBER
-    assert action_rag(ActionStatus.OFF_TRACK, future, today) == Rag.RED
-    assert action_rag(ActionStatus.ON_TRACK, past, today) == Rag.RED  # overdue
-    assert action_rag(ActionStatus.NOT_STARTED, future, today) == Rag.NONE
+    assert action_rag(ActionStatus.COMPLETE, past, today, True) == Rag.BLUE
+    assert action_rag(ActionStatus.COMPLETE, past, today, False) == Rag.AWAITING_EVIDENCE
+    assert action_rag(ActionStatus.ON_TRACK, future, today, False) == Rag.GREEN
+    assert action_rag(ActionStatus.AT_RISK, future, today, False) == Rag.AMBER
+    assert action_rag(ActionStatus.OFF_TRACK, future, today, False) == Rag.RED
+    assert action_rag(ActionStatus.ON_TRACK, past, today, False) == Rag.RED  # overdue
+    assert action_rag(ActionStatus.NOT_STARTED, future, today, False) == Rag.NONE
 
 
 def test_revised_due_date_is_the_one_that_counts_for_overdue(plan):

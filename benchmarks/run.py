@@ -1,0 +1,343 @@
+"""Grip's benchmark, run on demand (not part of the test suite): see benchmarks/README.md.
+
+    .venv/bin/python benchmarks/run.py [--actions 1000] [--months 12] [--repeat 20]
+                                       [--database-url postgres://postgres@127.0.0.1:5432/postgres]
+
+Builds a throwaway database (an SQLite file in a temporary directory, or a fresh PostgreSQL
+database grip_bench_<pid> on the server given), loads the reference plan and a synthetic plan
+(manage.py generate_plan), then times the main pages with Django's test client and counts
+their SQL queries. The database is dropped at the end.
+"""
+
+import argparse
+import contextlib
+import math
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from io import StringIO
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--actions", type=int, default=1000)
+    parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=20, help="timed requests per page")
+    parser.add_argument(
+        "--database-url",
+        help="postgres://user@host:port/db: benchmark on a fresh database on that server "
+        "(default: an SQLite file in a temporary directory)",
+    )
+    return parser.parse_args()
+
+
+# --- The throwaway database -----------------------------------------------------------------
+
+
+def create_postgres_database(server_url: str) -> tuple[str, str]:
+    """Create grip_bench_<pid> on the server; return its URL and name."""
+    import psycopg2
+
+    name = f"grip_bench_{os.getpid()}"
+    parts = urlsplit(server_url)
+    with contextlib.closing(psycopg2.connect(server_url)) as connection:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}")), name
+
+
+def drop_postgres_database(server_url: str, name: str) -> None:
+    import psycopg2
+
+    with contextlib.closing(psycopg2.connect(server_url)) as connection:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def configure(database_url: str, workdir: Path) -> None:
+    """The environment Grip's settings read, set before Django starts: production mode
+    (DEBUG off, static files collected), plain http, the test client's host."""
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="improvement.settings",
+        DATABASE_URL=database_url,
+        SECRET_KEY="benchmark-only-not-secret",
+        DEBUG="0",
+        SECURE_SSL_REDIRECT="0",
+        ALLOWED_HOSTS="testserver",
+        STATIC_ROOT=str(workdir / "static"),
+        LOG_LEVEL="ERROR",  # no "Not Found" lines for pages not built yet
+    )
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+# --- Measuring ------------------------------------------------------------------------------
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+class Row:
+    def __init__(self, who: str, what: str):
+        self.who, self.what = who, what
+        self.status = ""
+        self.samples: list[float] = []
+        self.queries: int | None = None
+        self.note = ""
+
+    def cells(self) -> list[str]:
+        median = f"{statistics.median(self.samples):.1f}" if self.samples else "-"
+        p95 = f"{percentile(self.samples, 0.95):.1f}" if self.samples else "-"
+        queries = "-" if self.queries is None else str(self.queries)
+        return [self.who, self.what, self.status, median, p95, queries, self.note]
+
+
+@contextlib.contextmanager
+def template_context_captured():
+    """Responses carry ``context`` (Django's test instrumentation), only while needed, so
+    the timed requests run without the instrumentation's overhead."""
+    from django.test.utils import setup_test_environment, teardown_test_environment
+
+    setup_test_environment()
+    try:
+        yield
+    finally:
+        teardown_test_environment()
+
+
+def request(client, method: str, path: str, data=None):
+    """One request: (response or None, milliseconds, error text)."""
+    started = time.perf_counter()
+    try:
+        response = getattr(client, method)(path, data) if data else getattr(client, method)(path)
+    except Exception as error:  # a page under construction may raise; report, go on
+        return None, 0.0, f"{type(error).__name__}: {str(error).splitlines()[0][:60]}"
+    return response, (time.perf_counter() - started) * 1000, ""
+
+
+def time_get(client, who: str, path: str, repeat: int) -> Row:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    row = Row(who, f"GET {path}")
+    response, _, error = request(client, "get", path)  # warm up (caches, first connection)
+    if error:
+        row.status, row.note = "error", error
+        return row
+    with CaptureQueriesContext(connection) as queries:
+        response, _, error = request(client, "get", path)
+    row.status, row.queries = str(getattr(response, "status_code", "error")), len(queries)
+    if error:
+        row.status, row.note = "error", error
+        return row
+    if response.status_code == 404:
+        row.note = "page not built yet (or no such page)"
+        return row
+    if response.status_code in (301, 302):
+        row.note = f"redirects to {response.get('Location')}"
+    for _ in range(repeat):
+        response, ms, error = request(client, "get", path)
+        row.samples.append(ms)
+    return row
+
+
+def form_data(response, action) -> dict:
+    """The update form's fields as the page filled them in, ready to post back."""
+    from django import forms
+
+    form = response.context["form"]
+    data = {}
+    for bound in form:
+        widget, value = bound.field.widget, bound.value()
+        if isinstance(widget, forms.CheckboxInput):
+            if value:
+                data[bound.html_name] = "on"
+        elif isinstance(widget, forms.MultiWidget):
+            parts = value if isinstance(value, (list, tuple)) else widget.decompress(value)
+            for suffix, part in zip(widget.widgets_names, parts, strict=False):
+                data[f"{bound.html_name}{suffix}"] = "" if part is None else str(part)
+        elif isinstance(value, (list, tuple)):
+            data[bound.html_name] = [str(v) for v in value]
+        else:
+            shown = widget.format_value(value)  # choice widgets give a list
+            if isinstance(shown, list):
+                data[bound.html_name] = shown if widget.allow_multiple_selected else shown[:1]
+            else:
+                data[bound.html_name] = "" if shown is None else str(shown)
+    data.setdefault("version", str(type(action).objects.get(pk=action.pk).version))
+    return data
+
+
+def time_update(client, who: str, action, repeat: int) -> Row:
+    """GET the update form, post it back changed; only the POST is timed."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    path = f"/actions/{action.reference}/update/"
+    row = Row(who, f"POST {path}")
+    for attempt in range(repeat + 1):
+        with template_context_captured():
+            page, _, error = request(client, "get", path)
+        if error or page.status_code != 200:
+            row.status = "error" if error else str(page.status_code)
+            row.note = error or (
+                "page not built yet: POST skipped"
+                if page.status_code == 404
+                else "form page did not answer 200"
+            )
+            return row
+        if page.context is None or "form" not in page.context:
+            row.status, row.note = "error", "no form in the page's context: POST skipped"
+            return row
+        data = form_data(page, action)
+        if "progress_narrative" in data:
+            data["progress_narrative"] = f"Benchmark update {attempt} by {who}."
+        if attempt == 0:  # counted, not timed
+            with CaptureQueriesContext(connection) as queries:
+                response, _, error = request(client, "post", path, data)
+            row.queries = len(queries)
+        else:
+            response, ms, error = request(client, "post", path, data)
+            row.samples.append(ms)
+        if error:
+            row.status, row.note = "error", error
+            return row
+        row.status = str(response.status_code)
+        if response.status_code != 302:
+            with template_context_captured():
+                response, _, _ = request(client, "post", path, data)
+            errors = response.context["form"].errors if response and response.context else {}
+            row.note = f"not saved: {dict(errors) or 'see the page'}"
+            row.samples = []
+            return row
+    saved = action.updates.filter(progress_narrative__startswith="Benchmark update").count()
+    row.note = f"{saved} updates saved"
+    return row
+
+
+# --- The run --------------------------------------------------------------------------------
+
+
+def step(label: str, function, *args, **kwargs):
+    started = time.perf_counter()
+    result = function(*args, **kwargs)
+    seconds = time.perf_counter() - started
+    print(f"{label}: {seconds:.1f} s", flush=True)
+    return result, seconds
+
+
+def benchmark(args) -> None:
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from governance.models import Membership
+    from workstreams.models import Action, ActionStatus, Plan
+
+    quiet = {"verbosity": 0}
+    step("migrate", call_command, "migrate", **quiet)
+    step("collectstatic", call_command, "collectstatic", interactive=False, **quiet)
+    step("load_demo", call_command, "load_demo", **quiet)
+    out = StringIO()
+    _, generate_seconds = step(
+        f"generate_plan --actions {args.actions} --months {args.months} --seed {args.seed}",
+        call_command,
+        "generate_plan",
+        actions=args.actions,
+        months=args.months,
+        seed=args.seed,
+        stdout=out,
+    )
+    print("   ", out.getvalue().strip().replace("\n", "\n    "))
+
+    plan = Plan.objects.live().get()
+    workstream = plan.workstreams.order_by("code").first()
+    chair = Membership.objects.get(body__workstream=workstream, role=Membership.Role.CHAIR).user
+    office = get_user_model().objects.get(username="office")
+    actions = Action.objects.filter(plan=plan, workstream=workstream)
+    # Open actions, so that posting an update back needs no evidence of impact.
+    open_actions = actions.filter(status=ActionStatus.ON_TRACK).order_by("reference")
+    if open_actions.count() < 2:
+        open_actions = actions.exclude(
+            status__in=[ActionStatus.COMPLETE, ActionStatus.CLOSED]
+        ).order_by("reference")
+    to_update = list(open_actions[:2])
+    # The action pages show one the POSTs leave alone, with the longest history.
+    shown = (
+        actions.exclude(pk__in=[a.pk for a in to_update]).order_by("-version", "reference").first()
+    )
+    paths = [
+        "/",
+        "/actions/",
+        "/actions/?status=on_track&page=2",
+        f"/workstreams/{workstream.code}/",
+        f"/actions/{shown.reference}/",
+        f"/actions/{shown.reference}/history/",
+    ]
+
+    rows = []
+    for index, user in enumerate([chair, office]):
+        client = Client()
+        client.force_login(user)
+        for path in paths:
+            rows.append(time_get(client, user.username, path, args.repeat))
+        if index < len(to_update):
+            rows.append(time_update(client, user.username, to_update[index], args.repeat))
+        else:
+            rows.append(Row(user.username, "POST update: no open action to update"))
+
+    print()
+    print(
+        f"Database: {connection.vendor} | plan: {args.actions} actions, {args.months} months "
+        f"(seed {args.seed}) | generate_plan: {generate_seconds:.1f} s | "
+        f"{args.repeat} timed requests per page"
+    )
+    header = ["user", "request", "status", "median ms", "p95 ms", "queries", "note"]
+    table = [header] + [row.cells() for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    for number, line in enumerate(table):
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+        if number == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def main() -> None:
+    args = parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="grip-bench-"))
+    postgres = None
+    try:
+        if args.database_url:
+            database_url, name = create_postgres_database(args.database_url)
+            postgres = (args.database_url, name)
+        else:
+            database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+        configure(database_url, workdir)
+        benchmark(args)
+    finally:
+        if "django" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        if postgres:
+            drop_postgres_database(*postgres)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

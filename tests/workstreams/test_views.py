@@ -1,0 +1,393 @@
+"""The action and workstream pages: who sees what, who may post what, and what it costs."""
+
+import datetime
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils.html import escape
+from simple_history.utils import bulk_create_with_history
+
+from workstreams.models import Action, ActionUpdate
+
+pytestmark = pytest.mark.django_db
+
+ROLES = [
+    "admin_user_demo",
+    "office",
+    "board_chair",
+    "board_member",
+    "chair_mp",
+    "chair_wf",
+    "lead_mp",
+    "lead_wf",
+    "viewer",
+]
+
+
+@pytest.fixture
+def as_user(client, request):
+    def sign_in(fixture_name):
+        user = request.getfixturevalue(fixture_name)
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+def update_url(action):
+    return reverse("workstreams:action-update", args=[action.reference])
+
+
+def form_data(action, **changes):
+    data = {
+        "status": action.status,
+        "progress_narrative": "Progress this month.",
+        "evidence_of_impact": action.evidence_of_impact,
+        "next_steps": "",
+        "revised_due_date_0": "",
+        "revised_due_date_1": "",
+        "revised_due_date_2": "",
+        "due_date_reason": "",
+        "version": action.version,
+    }
+    data.update(changes)
+    return data
+
+
+def state(action):
+    fresh = Action.objects.get(pk=action.pk)
+    return (
+        {f.attname: getattr(fresh, f.attname) for f in Action._meta.concrete_fields},
+        fresh.history.count(),
+        fresh.updates.count(),
+        fresh.due_date_changes.count(),
+    )
+
+
+# --- Every page, every role ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_reads_every_page(as_user, role, action_mp):
+    client = as_user(role)
+    for url in [
+        "/",
+        "/actions/",
+        "/workstreams/MP/",
+        f"/actions/{action_mp.reference}/",
+        f"/actions/{action_mp.reference}/history/",
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+
+
+@pytest.mark.parametrize(
+    ("role", "may_update"),
+    [
+        ("admin_user_demo", True),
+        ("office", True),
+        ("chair_mp", True),
+        ("lead_mp", True),  # action_mp is led by lead.mp
+        ("chair_wf", False),
+        ("lead_wf", False),
+        ("board_chair", False),
+        ("board_member", False),
+        ("viewer", False),
+    ],
+)
+def test_update_form_permission_matrix(as_user, role, may_update, action_mp):
+    client = as_user(role)
+    before = state(action_mp)
+    assert client.get(update_url(action_mp)).status_code == (200 if may_update else 403)
+    response = client.post(update_url(action_mp), form_data(action_mp, status="at_risk"))
+    if may_update:
+        assert response.status_code == 302
+        assert Action.objects.get(pk=action_mp.pk).status == "at_risk"
+    else:
+        assert response.status_code == 403
+        assert state(action_mp) == before
+    page = client.get(f"/actions/{action_mp.reference}/").content.decode()
+    assert (update_url(action_mp) in page) is may_update
+
+
+def test_a_lead_cannot_update_a_colleagues_action_in_their_own_workstream(as_user, plan, lead_mp):
+    other = plan.actions.filter(workstream__code="MP").exclude(lead_officer=lead_mp).first()
+    assert as_user("lead_mp").get(update_url(other)).status_code == 403
+
+
+def test_anonymous_is_sent_to_login_from_every_page(client, action_mp):
+    for url in ["/actions/", "/workstreams/MP/", update_url(action_mp)]:
+        response = client.get(url)
+        assert response.status_code == 302 and "/login/" in response.url
+
+
+def test_unknown_action_or_workstream_is_404(as_user):
+    client = as_user("viewer")
+    assert client.get("/actions/XX-9.9/").status_code == 404
+    assert client.get("/workstreams/XX/").status_code == 404
+
+
+# --- The update form ---------------------------------------------------------------------------
+
+
+def test_saving_records_an_update_and_shows_it(as_user, action_mp, lead_mp):
+    client = as_user("lead_mp")
+    response = client.post(
+        update_url(action_mp),
+        form_data(action_mp, status="at_risk", progress_narrative="Recruitment stalled."),
+        follow=True,
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Recruitment stalled." in page
+    assert "At risk" in page
+    update = ActionUpdate.objects.get(action=action_mp)
+    assert update.created_by == lead_mp and update.status == "at_risk"
+    history = client.get(f"/actions/{action_mp.reference}/history/").content.decode()
+    assert escape(lead_mp.get_full_name()) in history
+    assert "Recruitment stalled." in history
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"revised_due_date_0": "31", "revised_due_date_1": "2", "revised_due_date_2": "2019"},
+            "Enter a real date",
+        ),
+        (
+            {"revised_due_date_0": "x", "revised_due_date_1": "3", "revised_due_date_2": "2019"},
+            "Enter a valid date",
+        ),
+        (
+            {"revised_due_date_0": "1", "revised_due_date_1": "3", "revised_due_date_2": "19"},
+            "Enter the year as 4 digits",
+        ),
+        (
+            {"revised_due_date_0": "1", "revised_due_date_1": "6", "revised_due_date_2": "2019"},
+            "Say why the due date has to move",
+        ),
+        ({"status": "finished"}, "Select a status from the list"),
+        ({"progress_narrative": "x" * 5001}, "Progress must be 5,000 characters or fewer"),
+        ({"progress_narrative": ""}, "Say what progress was made this month"),
+        (
+            {"status": "complete", "evidence_of_impact": ""},
+            "Give the evidence of impact to mark the action complete",
+        ),
+    ],
+    ids=[
+        "impossible-date",
+        "non-numeric-day",
+        "two-digit-year",
+        "due-date-without-reason",
+        "unknown-status",
+        "narrative-too-long",
+        "no-narrative",
+        "complete-without-evidence",
+    ],
+)
+def test_bad_input_is_explained_and_changes_nothing(as_user, action_mp, changes, message):
+    client = as_user("lead_mp")
+    before = state(action_mp)
+    response = client.post(update_url(action_mp), form_data(action_mp, **changes))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "There is a problem" in page  # the error summary
+    assert message in page
+    assert state(action_mp) == before
+
+
+def test_a_post_without_csrf_token_is_refused_and_changes_nothing(action_mp, lead_mp):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(lead_mp)
+    before = state(action_mp)
+    response = client.post(update_url(action_mp), form_data(action_mp, status="off_track"))
+    assert response.status_code == 403
+    assert "Your form could not be saved" in response.content.decode()
+    assert state(action_mp) == before
+
+
+def test_two_people_saving_the_same_action_lose_nothing(action_mp, lead_mp, chair_mp):
+    lead, chair = Client(), Client()
+    lead.force_login(lead_mp)
+    chair.force_login(chair_mp)
+    opened_by_lead = lead.get(update_url(action_mp)).context["form"].initial["version"]
+    opened_by_chair = chair.get(update_url(action_mp)).context["form"].initial["version"]
+    first = chair.post(
+        update_url(action_mp),
+        form_data(
+            action_mp, status="at_risk", progress_narrative="Chair first.", version=opened_by_chair
+        ),
+    )
+    assert first.status_code == 302
+    after_first = state(action_mp)
+    second = lead.post(
+        update_url(action_mp),
+        form_data(
+            action_mp, status="on_track", progress_narrative="Lead second.", version=opened_by_lead
+        ),
+    )
+    assert second.status_code == 409
+    page = second.content.decode()
+    assert "Someone else saved this action after you opened it" in page
+    assert "Chair first." in page  # what changed is shown
+    assert escape(chair_mp.get_full_name()) in page
+    assert state(action_mp) == after_first  # the chair's save stands, untouched
+    assert Action.objects.get(pk=action_mp.pk).progress_narrative == "Chair first."
+    # The lead's entries are kept on the form, now based on the current version.
+    form = second.context["form"]
+    assert form.data["progress_narrative"] == "Lead second."
+    resubmit = lead.post(update_url(action_mp), form.data)
+    assert resubmit.status_code == 302
+    assert Action.objects.get(pk=action_mp.pk).progress_narrative == "Lead second."
+
+
+def test_chair_approves_a_due_date_request_from_the_action_page(as_user, action_mp):
+    lead = as_user("lead_mp")
+    new_date = action_mp.due_date + datetime.timedelta(days=45)
+    lead.post(
+        update_url(action_mp),
+        form_data(
+            action_mp,
+            revised_due_date_0=new_date.day,
+            revised_due_date_1=new_date.month,
+            revised_due_date_2=new_date.year,
+            due_date_reason="Training provider cancelled.",
+        ),
+    )
+    change = action_mp.due_date_changes.get()
+    url = reverse("workstreams:due-date-decide", args=[action_mp.reference, change.pk])
+    assert lead.post(url, {"decision": "approved"}).status_code == 403
+    chair = as_user("chair_mp")
+    home = chair.get("/").content.decode()
+    assert "Training provider cancelled." in home
+    response = chair.post(url, {"decision": "approved"})
+    assert response.status_code == 302
+    action = Action.objects.get(pk=action_mp.pk)
+    assert action.revised_due_date == new_date and action.due_date == action_mp.due_date
+    page = chair.get(f"/actions/{action_mp.reference}/").content.decode()
+    assert "moved 1 time" in page
+
+
+def test_chair_accepts_evidence_and_the_action_turns_blue(as_user, action_mp):
+    lead = as_user("lead_mp")
+    lead.post(
+        update_url(action_mp),
+        form_data(action_mp, status="complete", evidence_of_impact="Audit: 90% compliant."),
+    )
+    action = Action.objects.get(pk=action_mp.pk)
+    page = lead.get(f"/actions/{action.reference}/").content.decode()
+    assert "Delivered, awaiting evidence" in page
+    assert "grip-rag--blue" not in page
+    url = reverse("workstreams:evidence-accept", args=[action.reference])
+    assert lead.post(url, {"version": action.version}).status_code == 403
+    chair = as_user("chair_mp")
+    assert "Accept the evidence" in chair.get(f"/actions/{action.reference}/").content.decode()
+    chair.post(url, {"version": action.version})
+    page = chair.get(f"/actions/{action.reference}/").content.decode()
+    assert "grip-rag--blue" in page and "Complete, impact evidenced" in page
+
+
+# --- The action list ---------------------------------------------------------------------------
+
+
+def listed(response):
+    return [a.reference for a in response.context["actions"]]
+
+
+def test_action_list_filters_live_in_the_url(as_user, plan, lead_mp):
+    client = as_user("viewer")
+    assert listed(client.get("/actions/?workstream=WF")) == sorted(
+        plan.actions.filter(workstream__code="WF").values_list("reference", flat=True)
+    )
+    on_track = listed(client.get("/actions/?status=on_track&status=at_risk"))
+    assert set(on_track) == set(
+        plan.actions.filter(status__in=["on_track", "at_risk"]).values_list("reference", flat=True)
+    )
+    assert set(listed(client.get("/actions/?lead=lead.mp"))) == set(
+        plan.actions.filter(lead_officer=lead_mp).values_list("reference", flat=True)
+    )
+    overdue = set(listed(client.get("/actions/?overdue=true")))
+    assert overdue == set(
+        Action.objects.overdue().filter(plan=plan).values_list("reference", flat=True)
+    )
+    assert listed(client.get("/actions/?due_before=01/12/2018")) == sorted(
+        a.reference for a in plan.actions.all() if a.current_due_date <= datetime.date(2018, 12, 1)
+    )
+    assert "PL-5.1" in listed(client.get("/actions/?q=equality+analysis"))
+
+
+def test_action_list_sorts_and_pages(as_user, plan):
+    add_actions(plan, 40)
+    client = as_user("viewer")
+    first = client.get("/actions/?sort=-reference")
+    references = listed(first)
+    assert references == sorted(references, reverse=True)
+    assert len(references) == 25
+    second = client.get("/actions/?sort=-reference&page=2")
+    assert set(listed(second)).isdisjoint(references)
+    assert "sort=-reference" in second.content.decode()  # page links keep the sort
+
+
+def test_a_bad_filter_date_is_explained(as_user):
+    response = as_user("viewer").get("/actions/?due_before=31-31-2019")
+    assert "Enter the date as day/month/year" in response.content.decode()
+
+
+# --- Queries do not grow with the number of actions ---------------------------------------------
+
+
+def add_actions(plan, n):
+    workstream = plan.workstreams.get(code="MP")
+    lead = workstream.actions.exclude(lead_officer=None).first().lead_officer
+    return bulk_create_with_history(
+        [
+            Action(
+                plan=plan,
+                workstream=workstream,
+                reference=f"MP-9.{i}",
+                title=f"Synthetic action {i}",
+                lead_officer=lead,
+                due_date=datetime.date(2019, 1, 1) + datetime.timedelta(days=i),
+                status="on_track",
+            )
+            for i in range(n)
+        ],
+        Action,
+    )
+
+
+@pytest.mark.parametrize("extra", [10, 200])
+@pytest.mark.parametrize(
+    ("role", "url", "most"),
+    [
+        ("chair_mp", "/", 14),
+        ("office", "/", 14),
+        ("viewer", "/actions/", 14),
+        ("chair_mp", "/actions/?overdue=true&sort=due", 14),
+        ("lead_mp", "/workstreams/MP/", 12),
+    ],
+)
+def test_pages_run_a_fixed_number_of_queries(
+    as_user, plan, extra, role, url, most, django_assert_max_num_queries
+):
+    add_actions(plan, extra)
+    client = as_user(role)
+    client.get(url)  # warm the session
+    with django_assert_max_num_queries(most):
+        assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("months", [1, 8])
+def test_action_page_and_history_run_a_fixed_number_of_queries(
+    as_user, action_mp, months, django_assert_max_num_queries
+):
+    client = as_user("lead_mp")
+    for n in range(months):
+        fresh = Action.objects.get(pk=action_mp.pk)
+        client.post(update_url(fresh), form_data(fresh, progress_narrative=f"Month {n}."))
+    with django_assert_max_num_queries(14):
+        client.get(f"/actions/{action_mp.reference}/")
+    with django_assert_max_num_queries(14):
+        client.get(f"/actions/{action_mp.reference}/history/")

@@ -1,0 +1,138 @@
+from crispy_forms_gds.fields import DateInputField
+from crispy_forms_gds.helper import FormHelper
+from crispy_forms_gds.layout import Field, Fieldset, Layout, Size, Submit
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .models import ActionStatus, DueDateChange
+
+NARRATIVE_LIMIT = 5000
+
+
+class DueDateField(DateInputField):
+    """GOV.UK date input (day, month, year) with messages that say how to put it right."""
+
+    def compress(self, data_list):
+        day, month, year = data_list
+        if day and month and year and len(str(year)) != 4:
+            raise ValidationError("Enter the year as 4 digits, for example 2019")
+        try:
+            return super().compress(data_list)
+        except ValidationError:
+            raise ValidationError("Enter a real date, for example 31 3 2019") from None
+
+
+class ActionUpdateForm(forms.Form):
+    """The monthly update of one action. ``version`` is the action's version when the form
+    was opened: saving on top of someone else's change is refused, not silently lost."""
+
+    status = forms.ChoiceField(
+        choices=[c for c in ActionStatus.choices if c[0] != ActionStatus.CLOSED],
+        label="Status",
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Select the action's status",
+            "invalid_choice": "Select a status from the list",
+        },
+    )
+    progress_narrative = forms.CharField(
+        label="Progress this month",
+        help_text="What was done, and what difference it made.",
+        max_length=NARRATIVE_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={
+            "required": "Say what progress was made this month",
+            "max_length": f"Progress must be {NARRATIVE_LIMIT:,} characters or fewer",
+        },
+    )
+    evidence_of_impact = forms.CharField(
+        label="Evidence of impact",
+        help_text="How do we know it is making a difference? Needed to mark the action complete.",
+        required=False,
+        max_length=NARRATIVE_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={
+            "max_length": f"Evidence of impact must be {NARRATIVE_LIMIT:,} characters or fewer"
+        },
+    )
+    next_steps = forms.CharField(
+        label="Next steps",
+        # crispy-forms-gds's character count needs a hint to attach to.
+        help_text="What happens next, and by when.",
+        required=False,
+        max_length=NARRATIVE_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "max_length": f"Next steps must be {NARRATIVE_LIMIT:,} characters or fewer"
+        },
+    )
+    revised_due_date = DueDateField(
+        label="New due date",
+        help_text="Only if the due date has to move. For example, 31 3 2019.",
+        required=False,
+        require_all_fields=False,
+    )
+    due_date_reason = forms.CharField(
+        label="Why the due date has to move",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"max_length": "The reason must be 2,000 characters or fewer"},
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, action, chair: bool, **kwargs):
+        self.action = action
+        super().__init__(*args, **kwargs)
+        if not chair:
+            self.fields["revised_due_date"].help_text = (
+                "Only if the due date has to move. The task group chair approves the move. "
+                "For example, 31 3 2019."
+            )
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Field.radios("status", legend_size=Size.MEDIUM, inline=False),
+            Field.textarea(
+                "progress_narrative", label_size=Size.MEDIUM, max_characters=NARRATIVE_LIMIT
+            ),
+            Field.textarea(
+                "evidence_of_impact", label_size=Size.MEDIUM, max_characters=NARRATIVE_LIMIT
+            ),
+            Field.textarea("next_steps", label_size=Size.MEDIUM, max_characters=NARRATIVE_LIMIT),
+            Fieldset(
+                Field("revised_due_date"),
+                Field.textarea("due_date_reason"),
+                legend="Due date",
+                legend_size=Size.MEDIUM,
+            ),
+            "version",
+            Submit("save", "Save update"),
+        )
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("status") == ActionStatus.COMPLETE
+            and not data.get("evidence_of_impact", "").strip()
+        ):
+            self.add_error(
+                "evidence_of_impact", "Give the evidence of impact to mark the action complete"
+            )
+        new_date = data.get("revised_due_date")
+        if new_date and new_date != self.action.current_due_date:
+            if not data.get("due_date_reason", "").strip():
+                self.add_error("due_date_reason", "Say why the due date has to move")
+        elif data.get("due_date_reason", "").strip() and not new_date:
+            self.add_error("revised_due_date", "Enter the new due date, or clear the reason")
+        return data
+
+
+class DueDateDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[
+            (DueDateChange.Decision.APPROVED, "Approve"),
+            (DueDateChange.Decision.REJECTED, "Reject"),
+        ]
+    )
+    comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea)

@@ -1,0 +1,53 @@
+"""Presentation helpers: how statuses and people are shown, the same on every page."""
+
+from django import template
+from django.utils.html import format_html
+
+from workstreams.models import Rag
+
+register = template.Library()
+
+# The tag colour of each RAG value; the words always say the status too.
+RAG_CLASSES = {
+    Rag.BLUE: "grip-rag--blue",
+    Rag.AWAITING_EVIDENCE: "grip-rag--purple",
+    Rag.GREEN: "grip-rag--green",
+    Rag.AMBER: "grip-rag--amber",
+    Rag.RED: "grip-rag--red",
+    Rag.NONE: "grip-rag--grey",
+}
+
+
+@register.simple_tag
+def rag_tag(action):
+    """The action's BRAG as a tag: its words say the status, colour only repeats it."""
+    rag = Rag(getattr(action, "rag_code", None) or action.rag)
+    label = action.get_status_display() if rag == Rag.NONE else rag.label
+    if rag == Rag.RED and action.status != "off_track":
+        label = "Overdue"
+    return format_html('<strong class="govuk-tag grip-rag {}">{}</strong>', RAG_CLASSES[rag], label)
+
+
+@register.filter
+def person(user):
+    """A user as people know them: their name, else their username."""
+    if user is None:
+        return "Nobody named"
+    return user.get_full_name() or user.get_username()
+
+
+@register.simple_tag(takes_context=True)
+def sort_header(context, field, label):
+    """A column header whose link sorts the list by ``field``; again, the other way."""
+    query = context["request"].GET.copy()
+    current = query.get("sort", "")
+    query["sort"] = f"-{field}" if current == field else field
+    query.pop("page", None)
+    state = {field: "ascending", f"-{field}": "descending"}.get(current, "none")
+    return format_html(
+        '<th scope="col" class="govuk-table__header" aria-sort="{}">'
+        '<a class="govuk-link" href="?{}">{}</a></th>',
+        state,
+        query.urlencode(),
+        label,
+    )
