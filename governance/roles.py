@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from workstreams.models import Action
+from workstreams.models import Action, Plan
 
 from .models import Body, Membership
 
@@ -77,7 +77,9 @@ def roles_of(user) -> Roles:
             ws for role, ws in task_groups if role == Membership.Role.CHAIR
         ),
         task_group_workstream_ids=frozenset(ws for _, ws in task_groups),
-        leads_actions=Action.objects.filter(lead_officer=user).exists(),
+        leads_actions=Action.objects.filter(
+            lead_officer=user, plan__status=Plan.Status.LIVE
+        ).exists(),
         user_id=user.pk,
         is_superuser=user.is_superuser,
     )

@@ -2,8 +2,10 @@
 
 import datetime
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.db.models import Exists, OuterRef, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from workstreams import selectors as delivery
@@ -12,6 +14,35 @@ from workstreams.models import OPEN_STATUSES, Action, ActionUpdate, Plan, Workst
 from .roles import roles_of
 
 DUE_SOON_DAYS = 30
+# A list on My work shows this many rows; the rest are a click away on the action list.
+MY_WORK_ROWS = 25
+
+
+@dataclass
+class Shortlist:
+    """The first rows of a list, how many there are in all, and where to see them all."""
+
+    rows: list
+    total: int
+    all_url: str
+
+    @classmethod
+    def of(cls, rows: list, **filters) -> "Shortlist":
+        return cls(
+            rows=rows[:MY_WORK_ROWS],
+            total=len(rows),
+            all_url=f"{reverse('workstreams:action-list')}?{urlencode(filters)}",
+        )
+
+    @property
+    def cut(self) -> bool:
+        return self.total > len(self.rows)
+
+    def __bool__(self) -> bool:
+        return bool(self.total)
+
+    def __len__(self) -> int:
+        return self.total
 
 
 def actions_updatable_by(user, plan: Plan) -> QuerySet[Action]:
@@ -24,9 +55,9 @@ class MyWork:
     period: datetime.date
     may_update: bool = False
     without_update_count: int = 0
-    needs_update: list = field(default_factory=list)
-    overdue: list = field(default_factory=list)
-    due_soon: list = field(default_factory=list)
+    needs_update: Shortlist = field(default_factory=lambda: Shortlist([], 0, ""))
+    overdue: Shortlist = field(default_factory=lambda: Shortlist([], 0, ""))
+    due_soon: Shortlist = field(default_factory=lambda: Shortlist([], 0, ""))
     due_date_requests: list = field(default_factory=list)
     awaiting_evidence: list = field(default_factory=list)
     chaired_workstreams: list = field(default_factory=list)
@@ -67,11 +98,22 @@ def my_work(user, plan: Plan, today: datetime.date | None = None) -> MyWork:
             action.can_update = True  # the query above holds only what they may update
         # Three lists that do not repeat each other, most pressing first.
         soon = today + datetime.timedelta(days=DUE_SOON_DAYS)
-        work.overdue = [a for a in rows if a.overdue]
-        work.due_soon = [a for a in rows if not a.overdue and a.current_due <= soon]
-        work.needs_update = [
-            a for a in rows if not a.updated_this_period and not a.overdue and a.current_due > soon
-        ]
+        scope = _list_scope(user, plan, roles)
+        work.overdue = Shortlist.of([a for a in rows if a.overdue], overdue="true", **scope)
+        work.due_soon = Shortlist.of(
+            [a for a in rows if not a.overdue and a.current_due <= soon],
+            due_before=soon.strftime("%d/%m/%Y"),
+            **scope,
+        )
+        work.needs_update = Shortlist.of(
+            [
+                a
+                for a in rows
+                if not a.updated_this_period and not a.overdue and a.current_due > soon
+            ],
+            sort="updated",
+            **scope,
+        )
         work.without_update_count = sum(1 for a in rows if not a.updated_this_period)
     if roles.chaired_workstream_ids:
         chaired = plan.actions.filter(workstream_id__in=roles.chaired_workstream_ids)
@@ -82,3 +124,14 @@ def my_work(user, plan: Plan, today: datetime.date | None = None) -> MyWork:
             delivery.workstreams_with_status_counts(plan).filter(pk__in=workstreams)
         )
     return work
+
+
+def _list_scope(user, plan: Plan, roles) -> dict:
+    """The action list's filter nearest to "the actions this user updates"."""
+    if roles.is_programme_office or user.is_superuser:
+        return {}
+    if len(roles.chaired_workstream_ids) == 1:
+        return {
+            "workstream": plan.workstreams.get(pk=next(iter(roles.chaired_workstream_ids))).code
+        }
+    return {"lead": user.get_username()}

@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import override_settings
@@ -9,11 +10,19 @@ from workstreams.models import Action, Plan
 
 
 @pytest.fixture(scope="session", autouse=True)
-def collected_static(tmp_path_factory):
-    """Static files collected as in production (WhiteNoise, hashed names), once a run."""
-    with override_settings(STATIC_ROOT=tmp_path_factory.mktemp("static")):
+def test_settings(tmp_path_factory):
+    """Static files collected as in production (hashed names), once a run.
+
+    WhiteNoise serves them to the test client; pytest-django's live server serves static
+    files itself, from the finders, so the collected folder is one of them too.
+    """
+    root = tmp_path_factory.mktemp("static")
+    # A fast hasher for the demo users' passwords: PBKDF2 costs seconds a load.
+    fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with override_settings(STATIC_ROOT=root, PASSWORD_HASHERS=fast):
         call_command("collectstatic", interactive=False, verbosity=0)
-        yield
+        with override_settings(STATICFILES_DIRS=[*settings.STATICFILES_DIRS, root]):
+            yield
 
 
 @pytest.fixture(scope="session")

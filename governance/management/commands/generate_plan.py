@@ -210,6 +210,8 @@ class Command(AuditedCommand):
         with transaction.atomic():
             plan, closed = generator.run()
         elapsed = time.perf_counter() - started
+        if options["verbosity"] < 1:
+            return
 
         made = ", ".join(f"{count} {label}" for label, count in generator.made.rows.items())
         self.stdout.write(

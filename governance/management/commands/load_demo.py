@@ -29,9 +29,10 @@ class Command(AuditedCommand):
             users = demo_users_load(users=users_data, password=DEMO_PASSWORD)
             plan = plan_load(data=plan_data)
             governance_load(data=plan_data, plan=plan)
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Loaded '{plan}' ({plan.actions.count()} actions) and {len(users)} demo users "
-                f"(password '{DEMO_PASSWORD}')."
+        if options["verbosity"] >= 1:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Loaded '{plan}' ({plan.actions.count()} actions) and {len(users)} demo "
+                    f"users (password '{DEMO_PASSWORD}')."
+                )
             )
-        )
