@@ -340,6 +340,13 @@ class Action(models.Model):
     def __str__(self):
         return f"{self.reference}: {self.title}"
 
+    def save(self, *args, **kwargs):
+        # Optimistic locking: every save is a new version, whoever saves (update form, admin,
+        # import), so a form opened on an older version cannot overwrite it unseen.
+        if self.pk is not None:
+            self.version += 1
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("workstreams:action-detail", args=[self.reference])
 

@@ -253,7 +253,6 @@ def _recorded_as_by(function):
 
 
 def _save_action(action: Action) -> None:
-    action.version += 1
     action.full_clean()
     action.save()
 

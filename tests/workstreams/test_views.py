@@ -391,3 +391,33 @@ def test_action_page_and_history_run_a_fixed_number_of_queries(
         client.get(f"/actions/{action_mp.reference}/")
     with django_assert_max_num_queries(14):
         client.get(f"/actions/{action_mp.reference}/history/")
+
+
+def test_a_change_made_elsewhere_also_stops_a_stale_form(as_user, action_mp):
+    """The admin and imports save the action too; a form opened before must not overwrite."""
+    client = as_user("lead_mp")
+    opened = client.get(update_url(action_mp)).context["form"].initial["version"]
+    elsewhere = Action.objects.get(pk=action_mp.pk)
+    elsewhere.progress_narrative = "Corrected by the programme office in the admin."
+    elsewhere.save()
+    response = client.post(update_url(action_mp), form_data(action_mp, version=opened))
+    assert response.status_code == 409
+    assert "Corrected by the programme office in the admin." in response.content.decode()
+    assert (
+        Action.objects.get(pk=action_mp.pk).progress_narrative
+        == "Corrected by the programme office in the admin."
+    )
+
+
+def test_workstream_page_groups_by_priority_and_shows_indicators(as_user, plan):
+    response = as_user("viewer").get("/workstreams/WF/")
+    page = response.content.decode()
+    shown = [a.reference for a in response.context["actions"]]
+    assert sorted(shown) == sorted(
+        plan.actions.filter(workstream__code="WF").values_list("reference", flat=True)
+    )
+    numbers = [a.priority.number for a in response.context["actions"]]
+    assert numbers == sorted(numbers)
+    assert "Priority 4: Recruiting and retaining the workforce" in page
+    # Table 1 of the report: 52 of 77 managers salaried at the end of October 2018.
+    assert "67.5%" in page

@@ -51,3 +51,12 @@ def sort_header(context, field, label):
         query.urlencode(),
         label,
     )
+
+
+@register.filter
+def measure(value, indicator):
+    """An indicator's value as people write it: no trailing zeros, with its unit."""
+    number = format(value.normalize(), "f")
+    if indicator.unit == "%":
+        return f"{number}%"
+    return number if indicator.unit == "number" else f"{number} {indicator.unit}"
