@@ -4,25 +4,10 @@ from django.core.management import call_command
 from django.db.models import Sum
 
 from governance.models import Body, Membership
+from tests.helpers import DEMO_USERNAMES
 from workstreams.models import Action, Finding, Plan, WorkforceSnapshot
 
 pytestmark = pytest.mark.django_db
-
-DEMO_USERNAMES = {
-    "admin",
-    "office",
-    "exec.director",
-    "board.member",
-    "sro.mp",
-    "sro.wf",
-    "sro.pa",
-    "sro.pl",
-    "lead.mp",
-    "lead.wf",
-    "lead.pa",
-    "lead.pl",
-    "viewer",
-}
 
 # Table 1 of the council report (section 4): managers on 31 October 2018.
 MANAGERS_TABLE = {

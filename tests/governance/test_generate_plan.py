@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance.models import Body, Membership
+from tests.helpers import DEMO_USERNAMES
 from workstreams.models import (
     Action,
     ActionStatus,
@@ -28,21 +29,6 @@ ACTIONS, MONTHS = 30, 3
 START = datetime.date(2019, 1, 1)
 MONTH_STARTS = [datetime.date(2019, 1, 1), datetime.date(2019, 2, 1), datetime.date(2019, 3, 1)]
 TITLE = f"Synthetic plan: {ACTIONS} actions, {MONTHS} months (seed 7)"
-DEMO_USERNAMES = {
-    "admin",
-    "office",
-    "exec.director",
-    "board.member",
-    "sro.mp",
-    "sro.wf",
-    "sro.pa",
-    "sro.pl",
-    "lead.mp",
-    "lead.wf",
-    "lead.pa",
-    "lead.pl",
-    "viewer",
-}
 
 
 def generate(seed=7, **options) -> str:

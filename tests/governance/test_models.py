@@ -1,20 +1,11 @@
 import datetime
 
 import pytest
-from django.db import IntegrityError, transaction
 
 from governance.models import Body, Membership, ProgressReport, Review
+from tests.helpers import rejects
 
 pytestmark = pytest.mark.django_db
-
-
-def rejects(create):
-    try:
-        with transaction.atomic():
-            create()
-    except IntegrityError:
-        return True
-    return False
 
 
 def test_a_body_has_at_most_one_chair(chair_mp, lead_mp):

@@ -2,9 +2,9 @@ import datetime
 import itertools
 
 import pytest
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from tests.helpers import rejects
 from workstreams.models import (
     Action,
     ActionStatus,
@@ -17,16 +17,6 @@ from workstreams.models import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def rejects(create):
-    """True when the database refuses the write (and nothing of it stays)."""
-    try:
-        with transaction.atomic():
-            create()
-    except IntegrityError:
-        return True
-    return False
 
 
 def new_action(plan, workstream, reference, **fields):
