@@ -36,6 +36,11 @@ def acting_as(user) -> Iterator[None]:
         _acting_user.reset(token)
 
 
+def display_name(user) -> str:
+    """A user as people know them: their name, else their username."""
+    return user.get_full_name() or user.get_username()
+
+
 def system_user():
     """The named user that stands for Grip itself (commands run without ``--as-user``).
 

@@ -5,6 +5,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from .audit import display_name
 from .models import Action, ActionStatus
 
 
@@ -72,7 +73,7 @@ class ActionFilter(django_filters.FilterSet):
             .distinct()
             .order_by("last_name", "first_name")
         )
-        self.form.fields["lead"].label_from_instance = lambda u: u.get_full_name() or u.username
+        self.form.fields["lead"].label_from_instance = display_name
 
     def filter_text(self, queryset, name, value):
         words = value.split()

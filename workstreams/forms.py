@@ -129,6 +129,8 @@ class ActionUpdateForm(forms.Form):
 
 
 class DueDateDecisionForm(forms.Form):
+    """The task group chair's decision on a request to move a due date (action page)."""
+
     decision = forms.ChoiceField(
         choices=[
             (DueDateChange.Decision.APPROVED, "Approve"),

@@ -13,6 +13,8 @@ from django.db import models
 from django.utils.formats import date_format
 from simple_history.utils import get_m2m_reverse_field_name
 
+from .audit import display_name
+
 # Bookkeeping fields that say nothing to a reader.
 HIDDEN_FIELDS = {"version"}
 KINDS = {"+": "Created", "~": "Changed", "-": "Deleted"}
@@ -36,7 +38,7 @@ class HistoryEntry:
 
 def _name_of(obj) -> str:
     if hasattr(obj, "get_full_name"):
-        return obj.get_full_name() or obj.get_username()
+        return display_name(obj)
     if hasattr(obj, "reference"):
         return obj.reference
     return str(obj)

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from .audit import acting_as
+from .audit import acting_as, display_name
 from .history import FieldChange, changes_between
 from .models import (
     Action,
@@ -212,9 +212,7 @@ def _changes_since(action: Action, version: int) -> tuple[list[FieldChange], lis
     later = action.history.filter(history_date__gt=opened.history_date).select_related(
         "history_user"
     )
-    who = sorted(
-        {r.history_user.get_full_name() or r.history_user.username for r in later if r.history_user}
-    )
+    who = sorted({display_name(r.history_user) for r in later if r.history_user})
     return changes_between(opened, current), who
 
 

@@ -2,13 +2,12 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from . import selectors, services
 from .filters import ActionFilter
-from .forms import ActionUpdateForm
+from .forms import ActionUpdateForm, DueDateDecisionForm
 from .history import history_entries
 from .models import DueDateChange
 
@@ -175,13 +174,17 @@ class DueDateDecisionView(LivePlanMixin, View):
     def post(self, request, reference, change_id):
         action = selectors.action_for_update(self.plan, reference)
         change = get_object_or_404(DueDateChange, pk=change_id, action=action)
-        approve = request.POST.get("decision") == DueDateChange.Decision.APPROVED
+        form = DueDateDecisionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Choose to approve or reject the new due date.")
+            return redirect(action.get_absolute_url())
+        approve = form.cleaned_data["decision"] == DueDateChange.Decision.APPROVED
         try:
             services.due_date_change_decide(
                 change=change,
                 by=request.user,
                 approve=approve,
-                comment=request.POST.get("comment", ""),
+                comment=form.cleaned_data["comment"],
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
@@ -192,7 +195,7 @@ class DueDateDecisionView(LivePlanMixin, View):
                 if approve
                 else f"Request to move the due date of {reference} rejected.",
             )
-        return redirect(_back_to(request, action.get_absolute_url()))
+        return redirect(action.get_absolute_url())
 
 
 class EvidenceAcceptView(LivePlanMixin, View):
@@ -220,7 +223,7 @@ class EvidenceAcceptView(LivePlanMixin, View):
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, f"Evidence of impact for {reference} accepted.")
-        return redirect(_back_to(request, action.get_absolute_url()))
+        return redirect(action.get_absolute_url())
 
 
 class WorkstreamDetailView(LivePlanMixin, TemplateView):
@@ -237,11 +240,3 @@ class WorkstreamDetailView(LivePlanMixin, TemplateView):
             indicators=selectors.workstream_indicators(workstream),
         )
         return context
-
-
-def _back_to(request, default: str) -> str:
-    """Where a POST-only step returns: the page it was made from, if it is on this site."""
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return default

@@ -421,3 +421,28 @@ def test_workstream_page_groups_by_priority_and_shows_indicators(as_user, plan):
     assert "Priority 4: Recruiting and retaining the workforce" in page
     # Table 1 of the report: 52 of 77 managers salaried at the end of October 2018.
     assert "67.5%" in page
+
+
+def test_a_rejection_without_a_comment_or_an_unknown_decision_changes_nothing(as_user, action_mp):
+    lead = as_user("lead_mp")
+    new_date = action_mp.due_date + datetime.timedelta(days=10)
+    lead.post(
+        update_url(action_mp),
+        form_data(
+            action_mp,
+            revised_due_date_0=new_date.day,
+            revised_due_date_1=new_date.month,
+            revised_due_date_2=new_date.year,
+            due_date_reason="Waiting for the new system.",
+        ),
+    )
+    change = action_mp.due_date_changes.get()
+    url = reverse("workstreams:due-date-decide", args=[action_mp.reference, change.pk])
+    chair = as_user("chair_mp")
+    before = state(action_mp)
+    for data in ({"decision": "rejected"}, {"decision": "maybe"}):
+        page = chair.post(url, data, follow=True).content.decode()
+        assert "Say why the request is rejected." in page or "Choose to approve or reject" in page
+        assert state(action_mp) == before
+        change.refresh_from_db()
+        assert change.decision == "pending"

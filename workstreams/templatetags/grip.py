@@ -3,6 +3,7 @@
 from django import template
 from django.utils.html import format_html
 
+from workstreams.audit import display_name
 from workstreams.models import Rag
 
 register = template.Library()
@@ -31,9 +32,7 @@ def rag_tag(action):
 @register.filter
 def person(user):
     """A user as people know them: their name, else their username."""
-    if user is None:
-        return "Nobody named"
-    return user.get_full_name() or user.get_username()
+    return "Nobody named" if user is None else display_name(user)
 
 
 @register.simple_tag(takes_context=True)
