@@ -9,6 +9,24 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def load_env_file(path: str) -> None:
+    """Read KEY=VALUE lines into the environment, never overriding what is already set.
+
+    ``bin/serve`` writes ``.env`` for local use (DEBUG on, a local secret). Production sets
+    real environment variables and has no such file; ``GRIP_ENV_FILE=`` turns it off.
+    """
+    if not path or not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            key, sep, value = line.strip().partition("=")
+            if sep and key and not key.startswith("#"):
+                os.environ.setdefault(key.strip(), value.strip())
+
+
+load_env_file(os.environ.get("GRIP_ENV_FILE", str(BASE_DIR / ".env")))
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:

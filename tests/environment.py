@@ -6,7 +6,10 @@ after pytest-django has already imported the settings.
 
 import os
 
-# Tests run in production mode (DEBUG off), with a throwaway key and plain http.
+# Tests run in production mode (DEBUG off), with a throwaway key and plain http, whatever
+# a local .env (written by bin/serve) says.
+os.environ["GRIP_ENV_FILE"] = ""
+os.environ["DEBUG"] = "0"
 os.environ.setdefault("SECRET_KEY", "test-suite-only-not-secret")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 # pytest-playwright's sync API runs an event loop in the test thread; Django's ORM calls

@@ -58,7 +58,7 @@ def run_manage(*args, **env):
 
     left_out = {"SECRET_KEY", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE", "SECURE_SSL_REDIRECT"}
     environment = {k: v for k, v in os.environ.items() if k not in left_out}
-    environment.update(env)
+    environment.update({"GRIP_ENV_FILE": "", **env})
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=settings.BASE_DIR,
@@ -91,3 +91,17 @@ def test_production_mode_passes_the_deploy_check():
 def test_migrations_are_committed():
     result = run_manage("makemigrations", "--check", "--dry-run", DEBUG="1")
     assert result.returncode == 0, result.stdout
+
+
+def test_a_local_env_file_fills_in_but_never_overrides_the_environment(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("# local\nDEBUG=1\nSECRET_KEY=from-the-file\n")
+    local = run_manage("check", GRIP_ENV_FILE=str(env_file))
+    assert local.returncode == 0, local.stderr
+    # A real environment variable wins: production mode with the file's key only.
+    show = "from django.conf import settings; print(settings.DEBUG, settings.SECRET_KEY)"
+    overridden = run_manage(
+        "shell", "--no-imports", "-c", show, GRIP_ENV_FILE=str(env_file), DEBUG="0"
+    )
+    assert overridden.returncode == 0, overridden.stderr
+    assert overridden.stdout.split() == ["False", "from-the-file"]
