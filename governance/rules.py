@@ -16,11 +16,6 @@ def is_programme_office(user):
 
 
 @rules.predicate
-def is_programme_board_chair(user):
-    return roles_of(user).chairs_programme_board
-
-
-@rules.predicate
 def may_update_action(user, action):
     """Programme office: any action; task group chair: their workstream's; lead officer:
     their own. Asked without an action, it answers "may they update any at all?"."""

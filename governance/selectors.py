@@ -41,9 +41,6 @@ class Shortlist:
     def __bool__(self) -> bool:
         return bool(self.total)
 
-    def __len__(self) -> int:
-        return self.total
-
 
 def actions_updatable_by(user, plan: Plan) -> QuerySet[Action]:
     """The plan's actions this user may update (the same rule as ``change_action``)."""

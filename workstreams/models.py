@@ -232,9 +232,6 @@ def action_rag(
 
 
 class ActionQuerySet(models.QuerySet):
-    def in_plan(self, plan):
-        return self.filter(plan=plan)
-
     def with_rag(self, today: datetime.date | None = None):
         """Annotate ``current_due`` (revised or original), ``overdue`` and ``rag_code`` in SQL,
         for filtering and counting; ``Action.rag`` gives the same answer for one action."""
@@ -446,10 +443,6 @@ class DueDateChange(models.Model):
 
     def __str__(self):
         return f"{self.action.reference}: {self.from_date} to {self.to_date} ({self.decision})"
-
-    @property
-    def is_slip(self) -> bool:
-        return self.decision == self.Decision.APPROVED and self.to_date > self.from_date
 
 
 class ActionUpdate(models.Model):

@@ -280,8 +280,6 @@ def action_update_record(
     """
     action = _lock_for_change(action, by, based_on_version, "workstreams.change_action")
     chair = by.has_perm("workstreams.decide_due_date", action)
-    if status == ActionStatus.COMPLETE and not evidence_of_impact.strip():
-        raise ValidationError({"evidence_of_impact": "Give the evidence of impact to complete it."})
 
     set_outcome(action, status=status, evidence_of_impact=evidence_of_impact)
     action.progress_narrative = progress_narrative

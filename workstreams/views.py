@@ -66,7 +66,9 @@ class ActionDetailView(LivePlanMixin, TemplateView):
             can_accept_evidence=action.awaits_evidence_acceptance
             and user.has_perm("workstreams.accept_evidence", action),
             updates=action.updates.all(),
-            pending_change=next((c for c in changes if c.decision == "pending"), None),
+            pending_change=next(
+                (c for c in changes if c.decision == DueDateChange.Decision.PENDING), None
+            ),
             due_date_changes=changes,
         )
         return context
