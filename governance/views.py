@@ -1,7 +1,7 @@
 from django.views.generic import TemplateView
 
 from workstreams import selectors as delivery
-from workstreams.models import ActionStatus
+from workstreams.models import Rag
 
 from . import selectors
 
@@ -14,8 +14,8 @@ class MyWorkView(TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         plan = delivery.live_plan()
-        context.update(plan=plan, statuses=ActionStatus.choices)
+        context.update(plan=plan, rags=Rag.choices)
         if plan is not None:
             context["work"] = selectors.my_work(self.request.user, plan)
-            context["rows"] = delivery.status_table(delivery.workstreams_with_status_counts(plan))
+            context["rows"], context["total"] = delivery.rag_table(plan)
         return context

@@ -1,6 +1,9 @@
+import datetime
 import os
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -25,6 +28,20 @@ def test_settings(tmp_path_factory):
             yield
 
 
+# Every test runs on a pinned clock, so none drifts with the calendar: 10 January 2019, in
+# the reference plan's year, when some of its actions are overdue (MP-1.5, PL-1.1, PL-5.1),
+# some due within 30 days and most months away. A test that needs another day moves the
+# clock itself (``pinned_clock.move_to``). The clock ticks on from there, so the browser and
+# the live server keep real time between steps.
+REFERENCE_DAY = datetime.datetime(2019, 1, 10, 10, 0, tzinfo=ZoneInfo("Europe/London"))
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock():
+    with time_machine.travel(REFERENCE_DAY, tick=True) as traveller:
+        yield traveller
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """The reference plan and demo users, loaded once into the test database.
@@ -33,15 +50,17 @@ def django_db_setup(django_db_setup, django_db_blocker):
     ``transaction=True`` empty the database afterwards, so they load it themselves
     (``demo`` fixture).
     """
-    with django_db_blocker.unblock():
-        call_command("load_demo", verbosity=0)
+    # Loaded the day before the tests' pinned clock, so its history comes first.
+    the_day_before = REFERENCE_DAY - datetime.timedelta(days=1)
+    with time_machine.travel(the_day_before, tick=False), django_db_blocker.unblock():
+        call_command("load_demo", "--allow-production", verbosity=0)
 
 
 @pytest.fixture
 def demo():
     """The reference plan and demo users, present in every kind of database test."""
     if not Plan.objects.exists():
-        call_command("load_demo", verbosity=0)
+        call_command("load_demo", "--allow-production", verbosity=0)
     return Plan.objects.live().get()
 
 

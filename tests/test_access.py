@@ -6,6 +6,8 @@ import sys
 import pytest
 from django.conf import settings
 
+from workstreams.models import Rag
+
 pytestmark = pytest.mark.django_db
 
 PAGES = ["/", "/admin/", "/admin/workstreams/action/", "/accounts/password_change/"]
@@ -18,19 +20,19 @@ def test_an_anonymous_request_is_sent_to_login(client, path):
     assert "/login/?next=" in response.url
 
 
-def test_home_lists_workstreams_with_action_counts_by_status(client, viewer, plan):
+def test_home_lists_workstreams_with_action_counts_by_brag(client, viewer, plan):
     client.force_login(viewer)
     response = client.get("/")
     assert response.status_code == 200
-    rows = {row["workstream"].code: row for row in response.context["rows"]}
+    rows = {row.workstream.code: row for row in response.context["rows"]}
     assert set(rows) == {"MP", "WF", "PA", "PL"}
     for code, row in rows.items():
-        actions = plan.actions.filter(workstream__code=code)
-        assert row["total"] == actions.count()
-        assert row["counts"] == [
-            actions.filter(status=status).count()
-            for status in ("not_started", "on_track", "at_risk", "off_track", "complete", "closed")
+        actions = list(plan.actions.filter(workstream__code=code))
+        assert row.total == len(actions)
+        assert [(cell.rag, cell.count) for cell in row.counts] == [
+            (rag, sum(1 for a in actions if a.rag == rag)) for rag in Rag
         ]
+    assert response.context["total"].total == plan.actions.count()
     html = response.content.decode()
     assert "Management &amp; Practice" in html
 

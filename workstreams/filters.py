@@ -6,7 +6,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from .audit import display_name
-from .models import Action, ActionStatus
+from .models import Action, Attention, Rag
+from .selectors import actions_updatable_by
 
 
 class ActionFilter(django_filters.FilterSet):
@@ -14,8 +15,18 @@ class ActionFilter(django_filters.FilterSet):
     workstream = django_filters.ChoiceFilter(
         field_name="workstream__code", label="Workstream", empty_label="All workstreams"
     )
+    # The derived BRAG, as every badge and count shows it (an overdue action is off track).
     status = django_filters.MultipleChoiceFilter(
-        choices=ActionStatus.choices, widget=forms.CheckboxSelectMultiple, label="Status"
+        field_name="rag_code",
+        choices=Rag.choices,
+        widget=forms.CheckboxSelectMultiple,
+        label="Status",
+    )
+    attention = django_filters.ChoiceFilter(
+        choices=Attention.choices, label="Needs attention", empty_label="Any"
+    )
+    mine = django_filters.BooleanFilter(
+        method="filter_mine", widget=forms.CheckboxInput, label="Only actions I update"
     )
     lead = django_filters.ModelChoiceFilter(
         field_name="lead_officer",
@@ -42,7 +53,7 @@ class ActionFilter(django_filters.FilterSet):
             ("reference", "reference"),
             ("title", "title"),
             ("current_due", "due"),
-            ("status", "status"),
+            ("rag_rank", "status"),
             ("lead_officer__last_name", "lead"),
             ("last_update_at", "updated"),
         ),
@@ -50,7 +61,7 @@ class ActionFilter(django_filters.FilterSet):
             "reference": "Reference",
             "title": "Title",
             "current_due": "Due date",
-            "status": "Status",
+            "rag_rank": "Status",
             "lead_officer__last_name": "Lead officer",
             "last_update_at": "Last update",
         },
@@ -60,7 +71,7 @@ class ActionFilter(django_filters.FilterSet):
 
     class Meta:
         model = Action
-        fields = ["q", "workstream", "status", "lead", "overdue", "due_before"]
+        fields = ["q", "workstream", "status", "attention", "mine", "lead", "overdue", "due_before"]
 
     def __init__(self, *args, plan, **kwargs):
         super().__init__(*args, **kwargs)
@@ -85,6 +96,11 @@ class ActionFilter(django_filters.FilterSet):
                 | Q(progress_narrative__icontains=word)
             )
         return queryset
+
+    def filter_mine(self, queryset, name, value):
+        if not value or self.request is None:
+            return queryset
+        return actions_updatable_by(self.request.user, queryset)
 
     def filter_overdue(self, queryset, name, value):
         return queryset.filter(overdue=True) if value else queryset

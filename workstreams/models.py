@@ -199,14 +199,22 @@ OPEN_STATUSES = (
 
 
 class Rag(models.TextChoices):
-    """BRAG, as council reports use it. The label carries the meaning, never colour alone."""
+    """BRAG: the one derived state of an action that every badge, count, filter, sort and
+    export shows. Listed from the most to the least pressing: that order is its severity.
+    One label per state; the words always carry it, colour only repeats it."""
 
-    BLUE = "blue", "Complete, impact evidenced"
-    AWAITING_EVIDENCE = "awaiting_evidence", "Delivered, awaiting evidence"
-    GREEN = "green", "On track"
+    RED = "red", "Off track"
     AMBER = "amber", "At risk"
-    RED = "red", "Off track or overdue"
-    NONE = "none", "Not rated"
+    NOT_STARTED = "not_started", "Not started"
+    GREEN = "green", "On track"
+    AWAITING_EVIDENCE = "awaiting_evidence", "Delivered, awaiting evidence"
+    BLUE = "blue", "Complete, impact evidenced"
+    CLOSED = "closed", "Closed"
+
+    @property
+    def severity(self) -> int:
+        """0 for the most pressing state (red); sorting by it puts what needs attention first."""
+        return list(Rag).index(self)
 
 
 def action_is_overdue(status: str, current_due_date: datetime.date, today: datetime.date) -> bool:
@@ -219,49 +227,118 @@ def action_is_overdue(status: str, current_due_date: datetime.date, today: datet
 
 def action_rag(
     status: str, current_due_date: datetime.date, today: datetime.date, evidence_accepted: bool
-) -> str:
-    """BRAG: blue = complete with its impact evidenced (the task group chair accepted the
-    evidence), green = on track, amber = at risk, red = off track or overdue. A complete
-    action whose evidence is not yet accepted is "delivered, awaiting evidence", never blue.
+) -> Rag:
+    """BRAG as judged on ``today``: red = off track, or overdue (still open past its due date:
+    overdue is the reason it is red, not a state of its own); amber = at risk; green = on
+    track; blue = complete with its impact evidenced (the task group chair accepted the
+    evidence). A complete action whose evidence is not yet accepted is "delivered, awaiting
+    evidence", never blue.
     """
     if action_is_overdue(status, current_due_date, today) or status == ActionStatus.OFF_TRACK:
         return Rag.RED
     if status == ActionStatus.COMPLETE:
         return Rag.BLUE if evidence_accepted else Rag.AWAITING_EVIDENCE
-    return {ActionStatus.ON_TRACK: Rag.GREEN, ActionStatus.AT_RISK: Rag.AMBER}.get(status, Rag.NONE)
+    return {
+        ActionStatus.ON_TRACK: Rag.GREEN,
+        ActionStatus.AT_RISK: Rag.AMBER,
+        ActionStatus.NOT_STARTED: Rag.NOT_STARTED,
+        ActionStatus.CLOSED: Rag.CLOSED,
+    }[status]
+
+
+# "Due soon" on My work and in the action list's filter: due within this many days.
+DUE_SOON_DAYS = 30
+
+
+class Attention(models.TextChoices):
+    """Why an open action needs its lead's attention now (see ``with_attention``)."""
+
+    OVERDUE = "overdue", "Overdue"
+    DUE_SOON = "due_soon", f"Due in the next {DUE_SOON_DAYS} days"
+    NO_UPDATE = "no_update", "No update yet this month"
 
 
 class ActionQuerySet(models.QuerySet):
     def with_rag(self, today: datetime.date | None = None):
-        """Annotate ``current_due`` (revised or original), ``overdue`` and ``rag_code`` in SQL,
-        for filtering and counting; ``Action.rag`` gives the same answer for one action."""
+        """Annotate, judged on ``today``: ``current_due`` (revised or original), ``overdue``,
+        ``rag_code`` (a ``Rag`` value) and ``rag_rank`` (its severity, for sorting).
+
+        The one BRAG rule in SQL, for filtering, counting and sorting; ``action_rag`` states
+        it in Python for one action, and a test holds the two together.
+        """
         today = today or timezone.localdate()
         overdue = Q(status__in=OPEN_STATUSES, current_due__lt=today)
-        return self.annotate(current_due=Coalesce("revised_due_date", "due_date")).annotate(
-            overdue=Case(When(overdue, then=Value(True)), default=Value(False)),
-            rag_code=Case(
-                When(overdue | Q(status=ActionStatus.OFF_TRACK), then=Value(Rag.RED.value)),
-                When(
-                    status=ActionStatus.COMPLETE,
-                    evidence_accepted_at__isnull=False,
-                    then=Value(Rag.BLUE.value),
+        by_status = {
+            ActionStatus.ON_TRACK: Rag.GREEN,
+            ActionStatus.AT_RISK: Rag.AMBER,
+            ActionStatus.NOT_STARTED: Rag.NOT_STARTED,
+            ActionStatus.CLOSED: Rag.CLOSED,
+        }
+        return (
+            self.annotate(current_due=Coalesce("revised_due_date", "due_date"))
+            .annotate(
+                overdue=Case(
+                    When(overdue, then=Value(True)),
+                    default=Value(False),
+                    output_field=models.BooleanField(),
                 ),
-                When(status=ActionStatus.COMPLETE, then=Value(Rag.AWAITING_EVIDENCE.value)),
-                When(status=ActionStatus.ON_TRACK, then=Value(Rag.GREEN.value)),
-                When(status=ActionStatus.AT_RISK, then=Value(Rag.AMBER.value)),
-                default=Value(Rag.NONE.value),
-                output_field=models.CharField(),
-            ),
+                rag_code=Case(
+                    When(overdue | Q(status=ActionStatus.OFF_TRACK), then=Value(Rag.RED.value)),
+                    When(
+                        status=ActionStatus.COMPLETE,
+                        evidence_accepted_at__isnull=False,
+                        then=Value(Rag.BLUE.value),
+                    ),
+                    When(status=ActionStatus.COMPLETE, then=Value(Rag.AWAITING_EVIDENCE.value)),
+                    *(When(status=s, then=Value(r.value)) for s, r in by_status.items()),
+                    output_field=models.CharField(),
+                ),
+            )
+            .annotate(
+                rag_rank=Case(
+                    *(When(rag_code=rag.value, then=Value(rag.severity)) for rag in Rag),
+                    output_field=models.IntegerField(),
+                )
+            )
         )
 
     def overdue(self, today: datetime.date | None = None):
         return self.with_rag(today).filter(overdue=True)
 
-    def status_counts(self) -> dict[str, int]:
-        """How many actions have each status, every status present (zero where none)."""
-        counts = dict.fromkeys(ActionStatus.values, 0)
-        for row in self.order_by().values("status").annotate(n=models.Count("id")):
-            counts[row["status"]] = row["n"]
+    def with_attention(self, today: datetime.date | None = None):
+        """Annotate (after ``with_rag``) ``updated_this_period`` and ``attention``: why an
+        open action needs its lead's attention now, the most pressing reason only, so My
+        work's lists never repeat each other and each is one filter of the action list."""
+        today = today or timezone.localdate()
+        soon = today + datetime.timedelta(days=DUE_SOON_DAYS)
+        updated = ActionUpdate.objects.filter(
+            action=models.OuterRef("pk"), period=month_start(today)
+        )
+        return self.annotate(updated_this_period=models.Exists(updated)).annotate(
+            attention=Case(
+                When(overdue=True, then=Value(Attention.OVERDUE.value)),
+                When(
+                    status__in=OPEN_STATUSES,
+                    current_due__lte=soon,
+                    then=Value(Attention.DUE_SOON.value),
+                ),
+                When(
+                    status__in=OPEN_STATUSES,
+                    updated_this_period=False,
+                    then=Value(Attention.NO_UPDATE.value),
+                ),
+                default=Value(""),
+                output_field=models.CharField(),
+            )
+        )
+
+    def rag_counts(self, today: datetime.date | None = None) -> dict[Rag, int]:
+        """How many actions are in each BRAG state on ``today``, every state present (zero
+        where none), in order of severity."""
+        counts = dict.fromkeys(Rag, 0)
+        rows = self.with_rag(today).order_by().values("rag_code").annotate(n=models.Count("id"))
+        for row in rows:
+            counts[Rag(row["rag_code"])] = row["n"]
         return counts
 
 
@@ -373,6 +450,9 @@ class Action(models.Model):
 
     @property
     def is_overdue(self) -> bool:
+        overdue = getattr(self, "overdue", None)  # judged by ``with_rag``, as ``rag`` is
+        if overdue is not None:
+            return overdue
         return action_is_overdue(self.status, self.current_due_date, timezone.localdate())
 
     @property
@@ -384,14 +464,19 @@ class Action(models.Model):
         return self.status == ActionStatus.COMPLETE and not self.evidence_accepted
 
     @property
-    def rag(self) -> str:
+    def rag(self) -> Rag:
+        """BRAG today. A row from ``with_rag`` already carries it, judged on the date the
+        query was asked for: that one wins, so a page judged "as at" a date stays so."""
+        code = getattr(self, "rag_code", None)
+        if code is not None:
+            return Rag(code)
         return action_rag(
             self.status, self.current_due_date, timezone.localdate(), self.evidence_accepted
         )
 
     @property
     def rag_label(self) -> str:
-        return Rag(self.rag).label
+        return self.rag.label
 
 
 class DueDateChange(models.Model):

@@ -2,10 +2,13 @@
 fixed number of queries however many actions it shows."""
 
 import datetime
+from dataclasses import dataclass
+from urllib.parse import urlencode
 
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 
 from .models import (
@@ -16,8 +19,26 @@ from .models import (
     Indicator,
     IndicatorValue,
     Plan,
+    Rag,
     Workstream,
 )
+
+# Who may update which action follows from memberships, which governance keeps. Delivery
+# asks Django for one action (``has_perm``); for a list it asks this filter, which
+# governance registers when it starts, the same way it registers the rules.
+_updatable_actions = None
+
+
+def register_updatable_actions(function) -> None:
+    """``function(user, actions)`` narrows a queryset of actions to those ``user`` may update."""
+    global _updatable_actions
+    _updatable_actions = function
+
+
+def actions_updatable_by(user, actions: QuerySet[Action]) -> QuerySet[Action]:
+    if _updatable_actions is None:
+        return actions.none()
+    return _updatable_actions(user, actions)
 
 
 def live_plan() -> Plan | None:
@@ -28,36 +49,74 @@ def live_plan_or_404() -> Plan:
     return get_object_or_404(Plan, status=Plan.Status.LIVE)
 
 
-def workstreams_with_status_counts(plan: Plan) -> QuerySet[Workstream]:
-    """The plan's workstreams, each annotated ``count_<status>`` and ``action_count``."""
-    per_status = {
-        f"count_{status}": Count("actions", filter=Q(actions__status=status))
-        for status in ActionStatus.values
-    }
-    return plan.workstreams.annotate(action_count=Count("actions"), **per_status).order_by("code")
+def action_list_url(**filters) -> str:
+    """The action list filtered as given: where every count and shortlist links to."""
+    query = urlencode({name: value for name, value in filters.items() if value not in (None, "")})
+    return reverse("workstreams:action-list") + (f"?{query}" if query else "")
 
 
-def status_table(workstreams) -> list[dict]:
-    """Rows for a workstreams-by-status table: the workstream, its counts in status order,
-    and the same as (status label, count) pairs."""
-    rows = []
-    for workstream in workstreams:
-        counts = [getattr(workstream, f"count_{status}") for status in ActionStatus.values]
-        rows.append(
-            {
-                "workstream": workstream,
-                "counts": counts,
-                "by_status": list(zip(ActionStatus.labels, counts, strict=True)),
-                "total": workstream.action_count,
-            }
-        )
-    return rows
+@dataclass(frozen=True)
+class RagCount:
+    """How many actions are in one BRAG state, and the list that shows exactly those."""
+
+    rag: Rag
+    count: int
+    url: str
 
 
-def status_counts(actions: QuerySet[Action]) -> list[tuple[str, int]]:
-    """(status label, count) for every status, in the order of the scale."""
-    counts = actions.status_counts()
-    return [(label, counts[value]) for value, label in ActionStatus.choices]
+@dataclass(frozen=True)
+class RagRow:
+    """One row of a BRAG table: a workstream (None for the whole plan), its counts in order
+    of severity, and its total."""
+
+    workstream: Workstream | None
+    counts: list[RagCount]
+    total: int
+    url: str
+
+
+def _rag_row(workstream, counts: dict[Rag, int], **filters) -> RagRow:
+    code = workstream.code if workstream else None
+    return RagRow(
+        workstream=workstream,
+        counts=[
+            RagCount(rag, n, action_list_url(workstream=code, status=rag.value, **filters))
+            for rag, n in counts.items()
+        ],
+        total=sum(counts.values()),
+        url=action_list_url(workstream=code, **filters),
+    )
+
+
+def rag_table(
+    plan: Plan, today: datetime.date | None = None, workstreams=None
+) -> tuple[list[RagRow], RagRow]:
+    """Actions by BRAG in each of the plan's workstreams (or those given), and the total row.
+
+    One query: the counts come from ``ActionQuerySet.with_rag``, the rule every badge and
+    filter uses, so each count equals the rows of the action list it links to.
+    """
+    workstreams = list(workstreams if workstreams is not None else plan.workstreams.all())
+    per_workstream = {w.pk: dict.fromkeys(Rag, 0) for w in workstreams}
+    counted = (
+        Action.objects.filter(plan=plan, workstream__in=workstreams)
+        .with_rag(today)
+        .order_by()
+        .values("workstream_id", "rag_code")
+        .annotate(n=Count("id"))
+    )
+    totals = dict.fromkeys(Rag, 0)
+    for row in counted:
+        rag = Rag(row["rag_code"])
+        per_workstream[row["workstream_id"]][rag] = row["n"]
+        totals[rag] += row["n"]
+    rows = [_rag_row(w, per_workstream[w.pk]) for w in sorted(workstreams, key=lambda w: w.code)]
+    return rows, _rag_row(None, totals)
+
+
+def rag_counts(workstream: Workstream, today: datetime.date | None = None) -> RagRow:
+    """One workstream's actions by BRAG, each count linked to the list of those actions."""
+    return _rag_row(workstream, workstream.actions.rag_counts(today))
 
 
 def _slips():
@@ -86,6 +145,7 @@ def action_rows(actions: QuerySet[Action], today: datetime.date | None = None) -
     return (
         actions.select_related("workstream", "priority", "lead_officer")
         .with_rag(today or timezone.localdate())
+        .with_attention(today or timezone.localdate())
         .annotate(
             last_update_at=Subquery(last_update),
             slip_count=Coalesce(Subquery(_slips()), 0),

@@ -36,7 +36,9 @@ class ActionListView(LivePlanMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         actions = selectors.action_rows(self.plan.actions.all()).order_by("reference")
-        action_filter = ActionFilter(self.request.GET or None, queryset=actions, plan=self.plan)
+        action_filter = ActionFilter(
+            self.request.GET or None, queryset=actions, plan=self.plan, request=self.request
+        )
         page = Paginator(action_filter.qs, ACTIONS_PER_PAGE).get_page(self.request.GET.get("page"))
         query = self.request.GET.copy()
         query.pop("page", None)
@@ -238,7 +240,7 @@ class WorkstreamDetailView(LivePlanMixin, TemplateView):
         context.update(
             workstream=workstream,
             actions=mark_updatable(self.request.user, actions),
-            status_counts=selectors.status_counts(workstream.actions.all()),
+            rag_counts=selectors.rag_counts(workstream),
             indicators=selectors.workstream_indicators(workstream),
         )
         return context

@@ -26,13 +26,13 @@ from workstreams.models import (
 pytestmark = pytest.mark.django_db
 
 ACTIONS, MONTHS = 30, 3
-START = datetime.date(2019, 1, 1)
-MONTH_STARTS = [datetime.date(2019, 1, 1), datetime.date(2019, 2, 1), datetime.date(2019, 3, 1)]
+START = datetime.date(2018, 5, 1)
+MONTH_STARTS = [datetime.date(2018, 5, 1), datetime.date(2018, 6, 1), datetime.date(2018, 7, 1)]
 TITLE = f"Synthetic plan: {ACTIONS} actions, {MONTHS} months (seed 7)"
 
 
 def generate(seed=7, **options) -> str:
-    options = {"actions": ACTIONS, "months": MONTHS, "start_month": "2019-01", **options}
+    options = {"actions": ACTIONS, "months": MONTHS, "start_month": "2018-05", **options}
     out = StringIO()
     call_command("generate_plan", seed=seed, stdout=out, **options)
     return out.getvalue()

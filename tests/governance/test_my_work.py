@@ -35,7 +35,7 @@ def test_the_lists_do_not_overlap_and_say_what_they_hold(plan, chair_mp):
     assert overdue and not (overdue & soon) and not (overdue & rest) and not (soon & rest)
     for action in work.overdue.rows:
         assert action.current_due < today and action.workstream.code == "MP"
-    assert [row["workstream"].code for row in work.chaired_workstreams] == ["MP"]
+    assert [row.workstream.code for row in work.chaired_workstreams] == ["MP"]
 
 
 def test_an_update_this_month_takes_an_action_off_the_no_update_list(client, plan, lead_mp):

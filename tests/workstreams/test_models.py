@@ -13,6 +13,7 @@ from workstreams.models import (
     ServiceArea,
     WorkforceSnapshot,
     Workstream,
+    action_is_overdue,
     action_rag,
 )
 
@@ -174,8 +175,9 @@ def test_rag_in_python_and_in_sql_agree(plan):
     assert annotated.count() == len(combos)
     for action in annotated:
         expected = action_rag(action.status, action.due_date, today, action.evidence_accepted)
-        assert action.rag_code == action.rag == expected
-        assert action.overdue == action.is_overdue
+        assert action.rag_code == expected
+        assert action.rag_rank == expected.severity
+        assert action.overdue == action_is_overdue(action.status, action.due_date, today)
 
 
 def test_rag_follows_the_council_brag_scale():
@@ -187,7 +189,17 @@ def test_rag_follows_the_council_brag_scale():
     assert action_rag(ActionStatus.AT_RISK, future, today, False) == Rag.AMBER
     assert action_rag(ActionStatus.OFF_TRACK, future, today, False) == Rag.RED
     assert action_rag(ActionStatus.ON_TRACK, past, today, False) == Rag.RED  # overdue
-    assert action_rag(ActionStatus.NOT_STARTED, future, today, False) == Rag.NONE
+    assert action_rag(ActionStatus.NOT_STARTED, future, today, False) == Rag.NOT_STARTED
+    assert action_rag(ActionStatus.NOT_STARTED, past, today, False) == Rag.RED  # overdue
+    assert action_rag(ActionStatus.CLOSED, past, today, False) == Rag.CLOSED
+
+
+def test_brag_has_one_label_per_state_and_sorts_by_severity():
+    labels = [rag.label for rag in Rag]
+    assert len(set(labels)) == len(labels)
+    assert not any("overdue" in label.lower() for label in labels)  # a reason, not a state
+    assert [rag.severity for rag in Rag] == list(range(len(Rag)))
+    assert Rag.RED.severity < Rag.AMBER.severity < Rag.GREEN.severity < Rag.BLUE.severity
 
 
 def test_revised_due_date_is_the_one_that_counts_for_overdue(plan):

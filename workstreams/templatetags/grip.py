@@ -8,24 +8,33 @@ from workstreams.models import Rag
 
 register = template.Library()
 
-# The tag colour of each RAG value; the words always say the status too.
+# The tag colour of each BRAG state; the words always say the state too.
 RAG_CLASSES = {
-    Rag.BLUE: "grip-rag--blue",
-    Rag.AWAITING_EVIDENCE: "grip-rag--purple",
-    Rag.GREEN: "grip-rag--green",
-    Rag.AMBER: "grip-rag--amber",
     Rag.RED: "grip-rag--red",
-    Rag.NONE: "grip-rag--grey",
+    Rag.AMBER: "grip-rag--amber",
+    Rag.NOT_STARTED: "grip-rag--grey",
+    Rag.GREEN: "grip-rag--green",
+    Rag.AWAITING_EVIDENCE: "grip-rag--purple",
+    Rag.BLUE: "grip-rag--blue",
+    Rag.CLOSED: "grip-rag--grey",
 }
 
 
 @register.simple_tag
 def rag_tag(action):
-    """The action's BRAG as a tag: its words say the status, colour only repeats it."""
-    rag = Rag(getattr(action, "rag_code", None) or action.rag)
-    label = action.get_status_display() if rag == Rag.NONE else rag.label
-    if rag == Rag.RED and action.status != "off_track":
-        label = "Overdue"
+    """The action's BRAG as a tag, in the words every count and filter uses; an overdue
+    action reads "Off track: overdue" (overdue is why it is off track)."""
+    rag = action.rag
+    return _tag(rag, f"{rag.label}: overdue" if action.is_overdue else rag.label)
+
+
+@register.simple_tag
+def rag_label_tag(rag):
+    """A BRAG state on its own (a count's heading), coloured as its actions' tags are."""
+    return _tag(Rag(rag), Rag(rag).label)
+
+
+def _tag(rag: Rag, label: str):
     return format_html('<strong class="govuk-tag grip-rag {}">{}</strong>', RAG_CLASSES[rag], label)
 
 
