@@ -253,7 +253,7 @@ def benchmark(args) -> None:
     quiet = {"verbosity": 0}
     step("migrate", call_command, "migrate", **quiet)
     step("collectstatic", call_command, "collectstatic", interactive=False, **quiet)
-    step("load_demo", call_command, "load_demo", stdout=StringIO(), **quiet)
+    step("load_demo", call_command, "load_demo", "--allow-production", stdout=StringIO(), **quiet)
     out = StringIO()
     _, generate_seconds = step(
         f"generate_plan --actions {args.actions} --months {args.months} --seed {args.seed}",

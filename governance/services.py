@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from workstreams.models import Plan
-from workstreams.services import save_if_changed
+from workstreams.services import create_if_missing
 
 from .models import Body, Membership
 from .roles import PROGRAMME_OFFICE_GROUP
@@ -15,9 +15,10 @@ GROUPS = (PROGRAMME_OFFICE_GROUP,)
 
 @transaction.atomic
 def demo_users_load(*, users: list[dict], password: str) -> list:
-    """Create the demo users (and their groups); existing ones are brought to the data.
+    """Create the demo users that are missing (and their groups), with ``password``.
 
-    A password is set only when a user is created, so running again changes nothing.
+    A user who exists is left as they are (name, password, rights, active or not), so
+    running again keeps whatever an administrator changed.
     """
     User = get_user_model()
     for name in GROUPS:
@@ -37,26 +38,21 @@ def demo_users_load(*, users: list[dict], password: str) -> list:
             user = User(username=item["username"], **values)
             user.set_password(password)
             user.save()
-        elif any(getattr(user, field) != value for field, value in values.items()):
-            for field, value in values.items():
-                setattr(user, field, value)
-            user.save()
-        wanted = set(Group.objects.filter(name__in=item.get("groups", [])))
-        if set(user.groups.all()) != wanted:
-            user.groups.set(wanted)
+            user.groups.set(Group.objects.filter(name__in=item.get("groups", [])))
         loaded.append(user)
     return loaded
 
 
 @transaction.atomic
 def governance_load(*, data: dict, plan: Plan) -> list[Body]:
-    """Load the bodies (who reports to whom) and memberships of a plan's data file."""
+    """Load the bodies (who reports to whom) and memberships of a plan's data file: what is
+    missing is created, what exists is left as people have changed it."""
     User = get_user_model()
     workstreams = {workstream.code: workstream for workstream in plan.workstreams.all()}
     bodies = {}
     # Two passes: a body may report to one listed after it.
     for item in data.get("bodies", []):
-        bodies[item["name"]] = save_if_changed(
+        bodies[item["name"]] = create_if_missing(
             Body,
             lookup={"name": item["name"]},
             values={
@@ -68,15 +64,18 @@ def governance_load(*, data: dict, plan: Plan) -> list[Body]:
             },
         )
     for item in data.get("bodies", []):
-        reports_to = bodies[item["reports_to"]] if item.get("reports_to") else None
-        save_if_changed(Body, lookup={"name": item["name"]}, values={"reports_to": reports_to})
+        body = bodies[item["name"]]
+        if body._created and item.get("reports_to"):
+            body.reports_to = bodies[item["reports_to"]]
+            body.full_clean()
+            body.save()
     for item in data.get("memberships", []):
         user = User.objects.filter(username=item["username"]).first()
         if user is None:
             raise ValueError(
                 f"Membership of {item['body']}: there is no user '{item['username']}'."
             )
-        save_if_changed(
+        create_if_missing(
             Membership,
             lookup={"body": bodies[item["body"]], "user": user},
             values={"role": item["role"], "title": item.get("title", "")},

@@ -91,7 +91,7 @@ def test_load_demo_twice_changes_nothing():
     histories = {
         model: model.history.count() for model in (Action, Plan, WorkforceSnapshot, Membership)
     }
-    call_command("load_demo", verbosity=0)
+    call_command("load_demo", "--allow-production", verbosity=0)
     assert every_row_and_history_count() == before
     assert {m: m.history.count() for m in histories} == histories
 
@@ -108,20 +108,79 @@ def test_a_command_records_the_user_it_is_given(tmp_path, settings):
     import json
 
     data = json.loads(settings.GRIP_REFERENCE_PLAN.read_text())
-    data["actions"][0]["progress_narrative"] += " Updated by the programme office."
+    data["actions"].append({**data["actions"][0], "reference": "MP-9.9", "findings": []})
     changed = tmp_path / "plan.json"
     changed.write_text(json.dumps(data))
     history_before = Action.history.count()
-    call_command("load_demo", "--plan-file", str(changed), "--as-user", "office", verbosity=0)
-    action = Action.objects.get(reference=data["actions"][0]["reference"])
-    latest = action.history.latest()
-    assert latest.history_type == "~"
+    call_command(
+        "load_demo", "--plan-file", str(changed), "--as-user", "office", "--allow-production"
+    )
+    latest = Action.objects.get(reference="MP-9.9").history.latest()
+    assert latest.history_type == "+"
     assert latest.history_user.username == "office"
-    assert Action.history.count() == history_before + 1  # that action, nothing else
+    assert Action.history.count() == history_before + 1  # the new action, nothing else
+
+
+def test_loading_again_keeps_what_users_changed_and_adds_what_is_missing(
+    chair_mp, tmp_path, settings
+):
+    """A chair sets MP-1.2 off track; bin/serve runs again next morning: it stays off track,
+    and nothing is recorded as changed by the system."""
+    import json
+
+    from django.contrib.auth.models import Group
+
+    from workstreams.audit import acting_as
+
+    action = Action.objects.get(reference="MP-1.2")
+    with acting_as(chair_mp):
+        action.status, action.progress_narrative = "off_track", "Trainer left."
+        action.save()
+    viewer = get_user_model().objects.get(username="viewer")
+    viewer.first_name, viewer.is_active = "Renamed", False
+    viewer.save()
+    viewer.groups.add(Group.objects.get(name="Programme office"))
+    body = Body.objects.get(workstream__code="MP")
+    body.purpose = "Changed by the programme office."
+    body.save()
+    Membership.objects.filter(user__username="lead.mp", body=body).delete()
+    data = json.loads(settings.GRIP_REFERENCE_PLAN.read_text())
+    data["actions"][1]["title"] = "A title the file changed"
+    changed = tmp_path / "plan.json"
+    changed.write_text(json.dumps(data))
+    history = Action.history.count()
+
+    call_command("load_demo", "--plan-file", str(changed), "--allow-production", verbosity=0)
+
+    action.refresh_from_db()
+    assert (action.status, action.progress_narrative) == ("off_track", "Trainer left.")
+    assert action.title != "A title the file changed"
+    assert action.history.latest().history_user == chair_mp
+    assert Action.history.count() == history
+    viewer.refresh_from_db()
+    assert viewer.first_name == "Renamed" and not viewer.is_active
+    assert viewer.groups.filter(name="Programme office").exists()
+    body.refresh_from_db()
+    assert body.purpose == "Changed by the programme office."
+    # What was missing (the membership removed) is created again.
+    assert Membership.objects.filter(user__username="lead.mp", body=body).exists()
+
+
+def test_load_demo_refuses_in_production_mode_unless_told(settings):
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    before = every_row_and_history_count()
+    with pytest.raises(CommandError, match="--allow-production"):
+        call_command("load_demo", verbosity=0)
+    assert every_row_and_history_count() == before
+    settings.DEBUG = True
+    call_command("load_demo", verbosity=0)  # local use: no flag needed
+    assert every_row_and_history_count() == before
 
 
 def test_a_command_refuses_an_unknown_user():
     from django.core.management.base import CommandError
 
     with pytest.raises(CommandError, match="There is no user 'nobody'"):
-        call_command("load_demo", "--as-user", "nobody", verbosity=0)
+        call_command("load_demo", "--as-user", "nobody", "--allow-production", verbosity=0)

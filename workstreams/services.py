@@ -28,22 +28,21 @@ from .models import (
 )
 
 
-def save_if_changed(model: type[models.Model], *, lookup: dict, values: dict) -> models.Model:
-    """Create the row found by ``lookup``, or bring it to ``values``; save only on a change.
+def create_if_missing(model: type[models.Model], *, lookup: dict, values: dict) -> models.Model:
+    """The row found by ``lookup``; created from ``values`` (validated) when there is none.
 
-    Saving an unchanged row would still write a history row, so loading the same data twice
-    must touch nothing. The row is validated (``full_clean``) before it is written.
+    A row that exists is left exactly as it is: loading data again creates what is missing
+    and never overwrites what people have changed since (nor writes a history row). The new
+    row carries ``_created = True`` for callers that fill in its relations.
     """
     instance = model.objects.filter(**lookup).first()
-    if instance is None:
-        instance = model(**lookup, **values)
-    elif all(getattr(instance, field) == value for field, value in values.items()):
+    if instance is not None:
+        instance._created = False
         return instance
-    else:
-        for field, value in values.items():
-            setattr(instance, field, value)
+    instance = model(**lookup, **values)
     instance.full_clean()
     instance.save()
+    instance._created = True
     return instance
 
 
@@ -68,12 +67,12 @@ def plan_load(*, data: dict) -> Plan:
     """Load a plan from its data (the shape of ``fixtures/croydon-2018-19.json``).
 
     Rows are matched by natural key (plan title, priority number, workstream code, finding
-    and action reference, indicator code, service area name), so loading again changes
-    nothing and loading an edited file changes only what was edited.
+    and action reference, indicator code, service area name). What is missing is created;
+    what exists is never changed, so loading again keeps every change users have made.
     """
     User = get_user_model()
     source = data["plan"]
-    plan = save_if_changed(
+    plan = create_if_missing(
         Plan,
         lookup={"title": source["title"]},
         values={
@@ -85,7 +84,7 @@ def plan_load(*, data: dict) -> Plan:
         },
     )
     priorities = {
-        item["number"]: save_if_changed(
+        item["number"]: create_if_missing(
             Priority,
             lookup={"plan": plan, "number": item["number"]},
             values={"title": item["title"], "description": item.get("description", "")},
@@ -93,7 +92,7 @@ def plan_load(*, data: dict) -> Plan:
         for item in data.get("priorities", [])
     }
     workstreams = {
-        item["code"]: save_if_changed(
+        item["code"]: create_if_missing(
             Workstream,
             lookup={"plan": plan, "code": item["code"]},
             values={
@@ -105,7 +104,7 @@ def plan_load(*, data: dict) -> Plan:
         for item in data.get("workstreams", [])
     }
     findings = {
-        item["reference"]: save_if_changed(
+        item["reference"]: create_if_missing(
             Finding,
             lookup={"reference": item["reference"]},
             values={
@@ -122,7 +121,7 @@ def plan_load(*, data: dict) -> Plan:
         lead = item.get("lead_officer")
         if lead and lead not in leads:
             raise ValueError(f"Action {item['reference']}: there is no user '{lead}'.")
-        action = save_if_changed(
+        action = create_if_missing(
             Action,
             lookup={"plan": plan, "reference": item["reference"]},
             values={
@@ -141,11 +140,10 @@ def plan_load(*, data: dict) -> Plan:
                 "evidence_accepted_at": _noon(item.get("evidence_accepted_on")),
             },
         )
-        wanted = {findings[reference].pk for reference in item.get("findings", [])}
-        if set(action.findings.values_list("pk", flat=True)) != wanted:
-            action.findings.set(wanted)
+        if action._created and item.get("findings"):
+            action.findings.set([findings[reference] for reference in item["findings"]])
     for item in data.get("indicators", []):
-        indicator = save_if_changed(
+        indicator = create_if_missing(
             Indicator,
             lookup={"code": item["code"]},
             values={
@@ -159,17 +157,17 @@ def plan_load(*, data: dict) -> Plan:
             },
         )
         for value in item.get("values", []):
-            save_if_changed(
+            create_if_missing(
                 IndicatorValue,
                 lookup={"indicator": indicator, "period": _period(value["period"])},
                 values={"value": Decimal(str(value["value"])), "note": value.get("note", "")},
             )
     service_areas = {
-        item["name"]: save_if_changed(ServiceArea, lookup={"name": item["name"]}, values={})
+        item["name"]: create_if_missing(ServiceArea, lookup={"name": item["name"]}, values={})
         for item in data.get("service_areas", [])
     }
     for item in data.get("workforce_snapshots", []):
-        save_if_changed(
+        create_if_missing(
             WorkforceSnapshot,
             lookup={
                 "service_area": service_areas[item["service_area"]],
