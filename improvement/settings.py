@@ -1,6 +1,7 @@
 """Grip settings: one module, driven by environment variables (see .env.example)."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -67,10 +68,12 @@ INSTALLED_APPS = [
     "crispy_forms_gds",
     "workstreams.apps.WorkstreamsConfig",
     "governance.apps.GovernanceConfig",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "improvement.middleware.RejectNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -80,6 +83,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "improvement.urls"
@@ -97,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "improvement.context_processors.navigation",
+                "improvement.context_processors.contact",
             ],
         },
     },
@@ -119,6 +125,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out sign-in before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -133,6 +141,38 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in lockout (django-axes), on the portal's and the admin's login alike. Failures are
+# counted per username *and* address together, so guessing a colleague's password from one
+# machine locks that pair only: they still sign in from their own. Cyber Essentials asks for
+# a lock after no more than 10 failures: 10 lets people mistype without helping a guesser,
+# and each further failure while locked starts the cool-off again. An administrator unlocks
+# early with `manage.py axes_reset_username NAME` or the admin's "Access attempts".
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_MINUTES = int(os.environ.get("AXES_COOLOFF_MINUTES", "15"))
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "improvement.sign_in.locked_out"
+# Behind a load balancer every request comes from the balancer's address: the client's is
+# in X-Forwarded-For, as many entries from the right as there are proxies we trust.
+GRIP_TRUSTED_PROXY_COUNT = int(os.environ.get("GRIP_TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "improvement.sign_in.client_ip_address"
+
+# E-mail. Password reset by e-mail is offered only where e-mail can be sent (EMAIL_HOST set);
+# without it the sign-in page says whom to ask and the reset pages do not exist.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "grip@localhost")
+GRIP_PASSWORD_RESET = bool(EMAIL_HOST)
+
+# Who people contact: the programme office's address (sign-in help, lockout) and where beta
+# feedback goes (a form's address, or the programme office by e-mail when there is none).
+GRIP_PROGRAMME_OFFICE_EMAIL = os.environ.get("GRIP_PROGRAMME_OFFICE_EMAIL", "")
+GRIP_FEEDBACK_URL = os.environ.get("GRIP_FEEDBACK_URL", "")
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/London")
@@ -170,10 +210,15 @@ SIMPLE_HISTORY_DATE_INDEX = "Composite"
 # The user that management commands record in history when not told who is acting.
 GRIP_SYSTEM_USERNAME = os.environ.get("GRIP_SYSTEM_USERNAME", "grip.system")
 
+# How far beyond the plan's end an action's due date may be moved (a move within reason).
+GRIP_DUE_DATE_MARGIN_DAYS = int(os.environ.get("GRIP_DUE_DATE_MARGIN_DAYS", "365"))
+
 IMPORT_EXPORT_SKIP_ADMIN_ACTION_EXPORT_UI = False
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
+# A load balancer probes /healthz/ over plain http; it must get the health, not a redirect.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

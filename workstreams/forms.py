@@ -10,7 +10,16 @@ NARRATIVE_LIMIT = 5000
 
 
 class DueDateField(DateInputField):
-    """GOV.UK date input (day, month, year) with messages that say how to put it right."""
+    """GOV.UK date input (day, month, year) with messages that say how to put it right:
+    one message for the date, however many of its boxes are wrong."""
+
+    def clean(self, value):
+        try:
+            return super().clean(value)
+        except ValidationError as error:
+            if any(not str(part).strip().isdigit() for part in value or () if part):
+                raise ValidationError("Enter the date as numbers, for example 31 3 2019") from None
+            raise ValidationError(error.messages[0]) from None
 
     def compress(self, data_list):
         day, month, year = data_list
@@ -37,7 +46,7 @@ class ActionUpdateForm(forms.Form):
     )
     progress_narrative = forms.CharField(
         label="Progress this month",
-        help_text="What was done, and what difference it made.",
+        help_text="What was done this month, and what difference it made.",
         max_length=NARRATIVE_LIMIT,
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={
@@ -123,7 +132,11 @@ class ActionUpdateForm(forms.Form):
         if new_date and new_date != self.action.current_due_date:
             if not data.get("due_date_reason", "").strip():
                 self.add_error("due_date_reason", "Say why the due date has to move")
-        elif data.get("due_date_reason", "").strip() and not new_date:
+        elif (
+            data.get("due_date_reason", "").strip()
+            and not new_date
+            and not self.has_error("revised_due_date")
+        ):
             self.add_error("revised_due_date", "Enter the new due date, or clear the reason")
         return data
 

@@ -529,6 +529,11 @@ class DueDateChange(models.Model):
     def __str__(self):
         return f"{self.action.reference}: {self.from_date} to {self.to_date} ({self.decision})"
 
+    @property
+    def is_slip(self) -> bool:
+        """Only a move to a later date is a slip; bringing a date forward is not."""
+        return self.to_date > self.from_date
+
 
 class ActionUpdate(models.Model):
     """One dated update of an action: the monthly rhythm. Append-only."""

@@ -174,6 +174,11 @@ def action_for_page(plan: Plan, reference: str) -> Action:
     return get_object_or_404(queryset, reference=reference)
 
 
+def last_update(action: Action) -> ActionUpdate | None:
+    """The action's latest monthly update, with its author."""
+    return action.updates.select_related("created_by").order_by("-created_at").first()
+
+
 def action_for_update(plan: Plan, reference: str) -> Action:
     return get_object_or_404(
         Action.objects.select_related("workstream", "lead_officer").filter(plan=plan),

@@ -4,6 +4,7 @@ import datetime
 import functools
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -278,6 +279,8 @@ def action_update_record(
     """
     action = _lock_for_change(action, by, based_on_version, "workstreams.change_action")
     chair = by.has_perm("workstreams.decide_due_date", action)
+    today = timezone.localdate()
+    _require_new_words(action, progress_narrative)
 
     set_outcome(action, status=status, evidence_of_impact=evidence_of_impact)
     action.progress_narrative = progress_narrative
@@ -287,6 +290,7 @@ def action_update_record(
     if revised_due_date and revised_due_date != action.current_due_date:
         if not due_date_reason.strip():
             raise ValidationError({"due_date_reason": "Say why the due date needs to move."})
+        validate_new_due_date(action, revised_due_date, today)
         change = DueDateChange(
             action=action,
             from_date=action.current_due_date,
@@ -294,12 +298,15 @@ def action_update_record(
             reason=due_date_reason,
             requested_by=by,
         )
+        pending = action.due_date_changes.filter(decision=DueDateChange.Decision.PENDING).first()
         if chair:
             change.decision = DueDateChange.Decision.APPROVED
             change.decided_by, change.decided_at = by, timezone.now()
             change.decision_comment = "Moved by the task group chair."
             action.revised_due_date, action.revised_due_reason = revised_due_date, due_date_reason
-        elif action.due_date_changes.filter(decision=DueDateChange.Decision.PENDING).exists():
+            if pending is not None:
+                _settle_by_chairs_move(pending, by=by, new_date=revised_due_date)
+        elif pending is not None:
             raise ValidationError(
                 {
                     "revised_due_date": "A request to move the due date is already waiting for "
@@ -325,6 +332,56 @@ def action_update_record(
     return update
 
 
+def due_date_limits(action: Action, today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The earliest and latest date an action's due date may move to: not in the past, and
+    not later than the plan's end plus ``GRIP_DUE_DATE_MARGIN_DAYS``."""
+    margin = datetime.timedelta(days=settings.GRIP_DUE_DATE_MARGIN_DAYS)
+    return today, action.plan.period_end + margin
+
+
+def validate_new_due_date(action: Action, new_date: datetime.date, today: datetime.date) -> None:
+    earliest, latest = due_date_limits(action, today)
+    if new_date < earliest:
+        raise ValidationError(
+            {"revised_due_date": f"The new due date must be today ({earliest:%-d %B %Y}) or later"}
+        )
+    if new_date > latest:
+        raise ValidationError(
+            {
+                "revised_due_date": f"The new due date must be on or before {latest:%-d %B %Y}, "
+                f"within {settings.GRIP_DUE_DATE_MARGIN_DAYS} days of the plan's end"
+            }
+        )
+
+
+def _settle_by_chairs_move(pending: DueDateChange, *, by, new_date: datetime.date) -> None:
+    """The chair moved the date themselves while a request waited: their move settles it,
+    so approving the request later cannot overwrite the chair's date."""
+    granted = pending.to_date == new_date
+    pending.decision = (
+        DueDateChange.Decision.APPROVED if granted else DueDateChange.Decision.REJECTED
+    )
+    pending.decided_by, pending.decided_at = by, timezone.now()
+    pending.decision_comment = (
+        f"Settled by the task group chair's own move of the due date to {new_date:%-d %B %Y}."
+    )
+    pending.full_clean()
+    pending.save()
+
+
+def _require_new_words(action: Action, progress_narrative: str) -> None:
+    """A monthly update says what happened this month, not last month's words again."""
+    last = action.updates.order_by("-created_at").values_list("progress_narrative", flat=True)
+    previous = last.first()
+    if previous is not None and previous.strip() == progress_narrative.strip():
+        raise ValidationError(
+            {
+                "progress_narrative": "Say what progress was made this month: this is the same "
+                "as the last update"
+            }
+        )
+
+
 @_recorded_as_by
 def due_date_change_decide(
     *, change: DueDateChange, by, approve: bool, comment: str = ""
@@ -338,6 +395,13 @@ def due_date_change_decide(
         raise ValidationError("This request has already been decided.")
     if not approve and not comment.strip():
         raise ValidationError({"comment": "Say why the request is rejected."})
+    if approve and change.from_date != action.current_due_date:
+        raise ValidationError(
+            "The due date has changed since this request was made. Reject it and ask for a new "
+            "request if the date still needs to move."
+        )
+    if approve:
+        validate_new_due_date(action, change.to_date, timezone.localdate())
     change.decision = (
         DueDateChange.Decision.APPROVED if approve else DueDateChange.Decision.REJECTED
     )

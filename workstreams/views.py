@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
@@ -104,9 +105,10 @@ class ActionUpdateView(LivePlanMixin, FormView):
 
     def get_initial(self):
         action = self.action
+        # This month's progress starts empty: last month's words are shown beside the form
+        # for reference, never pre-filled, so an update always says something new.
         return {
             "status": action.status,
-            "progress_narrative": action.progress_narrative,
             "evidence_of_impact": action.evidence_of_impact,
             "version": action.version,
         }
@@ -115,6 +117,8 @@ class ActionUpdateView(LivePlanMixin, FormView):
         context = super().get_context_data(**kwargs)
         context["action"] = self.action
         context["chair"] = self.request.user.has_perm("workstreams.decide_due_date", self.action)
+        context["last_update"] = selectors.last_update(self.action)
+        context["due_date_limits"] = services.due_date_limits(self.action, timezone.localdate())
         return context
 
     def form_valid(self, form):
@@ -136,7 +140,11 @@ class ActionUpdateView(LivePlanMixin, FormView):
         except ValidationError as error:
             _add_errors(form, error)
             return self.form_invalid(form)
-        messages.success(self.request, f"{self.action.reference} updated.")
+        message = f"{self.action.reference} updated."
+        new_date = data["revised_due_date"]
+        if new_date and new_date < self.action.current_due_date:
+            message += " Bringing the due date forward does not count as a slip."
+        messages.success(self.request, message)
         return redirect(self.action.get_absolute_url())
 
     def conflict(self, form, conflict):

@@ -14,12 +14,13 @@ pytestmark = pytest.mark.django_db
 
 
 def record(action, by, **fields):
+    """An update as the form sends it, saying something new each time."""
     values = {
         "action": action,
         "by": by,
         "based_on_version": action.version,
         "status": action.status,
-        "progress_narrative": "Progress this month.",
+        "progress_narrative": f"Progress, update {action.updates.count() + 1}.",
     }
     values.update(fields)
     return services.action_update_record(**values)

@@ -272,7 +272,7 @@ def test_chair_approves_a_due_date_request_from_the_action_page(as_user, action_
     action = Action.objects.get(pk=action_mp.pk)
     assert action.revised_due_date == new_date and action.due_date == action_mp.due_date
     page = chair.get(f"/actions/{action_mp.reference}/").content.decode()
-    assert "moved 1 time" in page
+    assert "slipped (moved later) 1 time" in page
 
 
 def test_chair_accepts_evidence_and_the_action_turns_blue(as_user, action_mp):
