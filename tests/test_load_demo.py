@@ -184,3 +184,13 @@ def test_a_command_refuses_an_unknown_user():
 
     with pytest.raises(CommandError, match="There is no user 'nobody'"):
         call_command("load_demo", "--as-user", "nobody", "--allow-production", verbosity=0)
+
+
+def test_an_action_sits_under_a_priority_only_where_the_report_puts_it():
+    """The report places the safeguarding board and budget actions under none of its
+    priorities; they are not filed under "management oversight" or "the workforce"."""
+    unplaced = Action.objects.filter(reference__in=["PA-1.1", "PA-1.2", "PL-4.1", "PL-4.2"])
+    assert unplaced.count() == 4
+    assert not unplaced.filter(priority__isnull=False).exists()
+    workforce = Action.objects.filter(priority__number=4)
+    assert set(workforce.values_list("workstream__code", flat=True)) == {"WF"}

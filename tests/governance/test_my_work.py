@@ -67,3 +67,21 @@ def test_readers_see_the_plan_at_a_glance(client, viewer):
     page = client.get("/").content.decode()
     assert "The plan at a glance" in page
     assert "/update/" not in page  # nothing to update is offered
+
+
+def test_waiting_for_your_decision_links_to_the_decision(client, plan, lead_mp, chair_mp):
+    import re
+
+    from tests.workstreams.test_services import record
+
+    action = plan.actions.filter(lead_officer=lead_mp, status="on_track").first()
+    later = action.current_due_date + datetime.timedelta(days=20)
+    record(action, lead_mp, revised_due_date=later, due_date_reason="Trainer unavailable.")
+    client.force_login(chair_mp)
+    home = client.get("/").content.decode()
+    link = f"/actions/{action.reference}/#pending-due-date"
+    assert link in home
+    page = client.get(link.split("#")[0]).content.decode()
+    decision = re.search(r'id="pending-due-date".*?</form>', page, re.S)
+    assert decision and f"/actions/{action.reference}/due-date/" in decision.group(0)
+    assert "Approve the new date" in decision.group(0)
