@@ -85,7 +85,7 @@ PAGES = [
     ("viewer", "/"),
     ("sro.mp", "/"),
     ("office", "/actions/"),
-    ("viewer", "/actions/?status=on_track&sort=-due"),
+    ("viewer", "/actions/?status=green&sort=-due"),
     ("viewer", "/workstreams/MP/"),
     ("viewer", "/actions/MP-1.1/"),
     ("sro.mp", "/actions/MP-1.2/update/"),
