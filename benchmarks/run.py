@@ -285,7 +285,7 @@ def benchmark(args) -> None:
     paths = [
         "/",
         "/actions/",
-        "/actions/?status=on_track&page=2",
+        "/actions/?status=green&page=2",
         f"/workstreams/{workstream.code}/",
         f"/actions/{shown.reference}/",
         f"/actions/{shown.reference}/history/",
