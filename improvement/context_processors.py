@@ -1,5 +1,6 @@
-"""What every page's header needs: the navigation a user's role may use."""
+"""What every page needs: the navigation a user's role may use, and whom to contact."""
 
+from django.conf import settings
 from django.urls import reverse
 
 
@@ -22,4 +23,16 @@ def navigation(request):
             for name, text, allowed in items
             if allowed
         ]
+    }
+
+
+def contact(request):
+    """Whom people contact, as every page may say it: the programme office's e-mail, where
+    beta feedback goes (a form, else that e-mail; no link when neither is set), and whether
+    password reset by e-mail is offered."""
+    email = settings.GRIP_PROGRAMME_OFFICE_EMAIL
+    return {
+        "programme_office_email": email,
+        "feedback_href": settings.GRIP_FEEDBACK_URL or (f"mailto:{email}" if email else ""),
+        "password_reset_offered": settings.GRIP_PASSWORD_RESET,
     }
