@@ -8,9 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.management import call_command
 from django.test import Client, override_settings
 
 pytestmark = pytest.mark.django_db
+both_logins = pytest.mark.usefixtures("office_may_use_the_admin")
 
 LOGINS = ["/accounts/login/", "/admin/login/"]
 COLLEAGUE = {"/accounts/login/": "sro.mp", "/admin/login/": "admin"}
@@ -19,7 +21,7 @@ ELSEWHERE = "10.0.0.7"
 NOON = datetime.datetime(2018, 11, 20, 12, tzinfo=ZoneInfo("Europe/London"))
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def office_may_use_the_admin(office):
     """office may sign in at both logins, so a refusal at either is the lock's doing."""
     office.is_staff = True
@@ -51,6 +53,7 @@ def assert_locked_out_page(response, username="office"):
     assert "govuk-heading-l" in html  # the site's layout, not a bare message
 
 
+@both_logins
 @pytest.mark.parametrize("login", LOGINS)
 def test_thirty_wrong_passwords_then_the_right_one_is_refused_with_what_to_do(client, login):
     with time_machine.travel(NOON, tick=False):
@@ -60,6 +63,7 @@ def test_thirty_wrong_passwords_then_the_right_one_is_refused_with_what_to_do(cl
         assert signed_in_as(client) is None
 
 
+@both_logins
 @pytest.mark.parametrize("login", LOGINS)
 def test_the_lock_starts_at_the_limit_not_before(client, login):
     limit = settings.AXES_FAILURE_LIMIT
@@ -69,6 +73,7 @@ def test_the_lock_starts_at_the_limit_not_before(client, login):
         assert_locked_out_page(fail(client, login, 1))
 
 
+@both_logins
 @pytest.mark.parametrize("login", LOGINS)
 def test_a_lock_holds_one_username_at_one_address_only(client, login):
     with time_machine.travel(NOON, tick=False):
@@ -85,6 +90,7 @@ def test_a_lock_holds_one_username_at_one_address_only(client, login):
         assert_locked_out_page(sign_in(client, login, "office", "grip-demo", ATTACKER))
 
 
+@both_logins
 @pytest.mark.parametrize("login", LOGINS)
 def test_the_cool_off_ends_the_lock(client, login):
     minutes = settings.AXES_COOLOFF_MINUTES
@@ -98,9 +104,8 @@ def test_the_cool_off_ends_the_lock(client, login):
         assert signed_in_as(client) == "office"
 
 
+@both_logins
 def test_an_administrator_unlocks_with_the_command(client):
-    from django.core.management import call_command
-
     with time_machine.travel(NOON, tick=False):
         fail(client, "/accounts/login/", settings.AXES_FAILURE_LIMIT)
         call_command("axes_reset_username", "office", verbosity=0)
@@ -108,6 +113,7 @@ def test_an_administrator_unlocks_with_the_command(client):
         assert signed_in_as(client) == "office"
 
 
+@both_logins
 @override_settings(GRIP_TRUSTED_PROXY_COUNT=1)
 def test_behind_a_load_balancer_the_lock_counts_the_clients_address(client):
     balancer = "192.168.0.2"
@@ -222,3 +228,23 @@ def test_the_beta_banner_links_to_the_feedback_form_when_there_is_one(client):
     banner = phase_banner(client)
     assert 'href="https://forms.council.example/grip"' in banner
     assert "mailto:" not in banner
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [375, 1280])
+def test_who_is_signed_in_shows_on_a_phone_and_the_desktop(page, live_server, demo, width):
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("sro.mp")
+    page.get_by_label("Password").fill("grip-demo")
+    page.get_by_role("button", name="Sign in").click()
+    signed_in = page.locator("#signed-in-as")
+    signed_in.wait_for()
+    assert signed_in.is_visible()
+    assert signed_in.inner_text().startswith("Signed in as ")
+    box = signed_in.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    # The header fits (the pages' own tables are the browser suite's to check).
+    assert page.evaluate("document.querySelector('header').scrollWidth") <= width
+    page.screenshot(path=f"/tmp/signed-in-{width}.png")
