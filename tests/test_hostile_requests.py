@@ -76,6 +76,17 @@ def test_a_nul_byte_in_a_posted_form_is_a_bad_request(client):
     assert response.status_code == 400
 
 
+def test_a_nul_byte_in_a_header_is_a_bad_request(client):
+    """A failed sign-in records the browser's name: with a NUL in it, PostgreSQL refused."""
+    client.raise_request_exception = False
+    response = client.post(
+        "/accounts/login/",
+        {"username": "office", "password": "wrong"},
+        HTTP_USER_AGENT="Mozilla\x00",
+    )
+    assert response.status_code == 400
+
+
 def test_the_same_addresses_without_the_nul_byte_still_answer(client, admin_user_demo):
     client.force_login(admin_user_demo)
     reference = Action.objects.order_by("reference").first().reference
