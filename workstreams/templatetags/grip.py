@@ -53,7 +53,7 @@ def sort_header(context, field, label):
     query.pop("page", None)
     state = {field: "ascending", f"-{field}": "descending"}.get(current, "none")
     return format_html(
-        '<th scope="col" class="govuk-table__header" aria-sort="{}">'
+        '<th scope="col" class="govuk-table__header" role="columnheader" aria-sort="{}">'
         '<a class="govuk-link" href="?{}">{}</a></th>',
         state,
         query.urlencode(),

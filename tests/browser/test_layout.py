@@ -1,0 +1,254 @@
+"""Every page fits a phone (375 px) and reads well on a desktop (1280 px), in headless Chromium.
+
+Each page is opened as the user who sees it, at both widths: nothing may scroll sideways
+and no element may reach past the viewport's edges; statuses stay in words; axe finds no
+serious or critical problem. A screenshot of each page at each width is saved (to
+``$GRIP_SHOTS``, /tmp/grip-shots by default) for a person to look at.
+
+The phone is emulated as a phone (``is_mobile``). Such a browser widens its layout viewport
+to whatever the page needs, so ``window.innerWidth`` grows with the overflow: the checks
+hold the page to the width the test set, not to ``innerWidth`` alone.
+"""
+
+import datetime
+import os
+import re
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
+
+from tests.browser.test_pages import serious_violations
+from workstreams import services
+from workstreams.models import Action, Rag
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE, DESKTOP = 375, 1280
+SHOTS = Path(os.environ.get("GRIP_SHOTS", "/tmp/grip-shots"))
+# A day inside the reference plan's year, when moving MP-1.2's due date is within reason.
+IN_THE_PLAN_YEAR = datetime.datetime(2018, 11, 20, 12, tzinfo=datetime.UTC)
+
+# The widest thing on the page, and whatever reaches past either edge of the viewport
+# (elements inside visually hidden text are 1 px boxes by design and are left out).
+MEASURE = """(width) => {
+  const outside = [];
+  for (const element of document.querySelectorAll("body *")) {
+    const box = element.getBoundingClientRect();
+    if (box.width === 0 && box.height === 0) continue;
+    if (element.closest(".govuk-visually-hidden")) continue;
+    if (box.right > width + 0.5 || box.left < -0.5) {
+      const name = element.tagName.toLowerCase() + (element.id ? "#" + element.id : "")
+        + [...element.classList].map((c) => "." + c).join("");
+      outside.push(`${name} (${Math.round(box.left)} to ${Math.round(box.right)} px)`);
+    }
+  }
+  return {
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+    outside: outside.slice(0, 5),
+  };
+}"""
+
+
+def sign_in(page, live_server, username):
+    """Sign in through the form; works at any width (on a phone the menu is folded)."""
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("grip-demo")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def open_page(browser, live_server, width, username):
+    """A fresh browser context at ``width`` (a phone below 400 px), signed in as ``username``."""
+    phone = width < 400
+    context = browser.new_context(
+        viewport={"width": width, "height": 800}, is_mobile=phone, has_touch=phone
+    )
+    page = context.new_page()
+    if username:
+        sign_in(page, live_server, username)
+    return context, page
+
+
+def assert_fits(page, width, name):
+    """Nothing scrolls sideways at ``width``; saves the screenshot to look at."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / f"{name}-{width}.png", full_page=True)
+    measured = page.evaluate(MEASURE, width)
+    assert measured["scrollWidth"] <= measured["innerWidth"] == width, (
+        f"{name} is {measured['scrollWidth']} px wide at {width} px: {measured['outside']}"
+    )
+    assert measured["outside"] == [], f"{name} at {width} px: {measured['outside']}"
+
+
+@pytest.fixture
+def moved_action(demo):
+    """MP-1.2 with three monthly updates and three due-date moves: approved, rejected and
+    one waiting for the chair, made on a day in the plan's year (the reasons are long, as
+    people write them)."""
+    users = get_user_model().objects
+    lead, chair = users.get(username="lead.mp"), users.get(username="sro.mp")
+    action = Action.objects.get(plan=demo, reference="MP-1.2")
+    moves = [
+        (
+            datetime.date(2019, 2, 28),
+            "The recruitment partner needs six more weeks to run a second campaign across "
+            "the region.",
+            "Agreed at the task group meeting.",
+        ),
+        (
+            datetime.date(2019, 3, 31),
+            "Notice periods of the preferred candidates run to the end of March.",
+            "Keep to February: interim cover is in place, so the managers can start later "
+            "without moving the action.",
+        ),
+        (datetime.date(2019, 3, 15), "Start dates agreed for the middle of March.", None),
+    ]
+    with time_machine.travel(IN_THE_PLAN_YEAR, tick=False):
+        for number, (to_date, reason, decision) in enumerate(moves, start=1):
+            action.refresh_from_db()
+            services.action_update_record(
+                action=action,
+                by=lead,
+                based_on_version=action.version,
+                status="at_risk",
+                progress_narrative=f"Update {number}: the first round of interviews found no "
+                "appointable candidates for the two team manager posts; a second round is "
+                "booked with the regional recruitment partner.",
+                next_steps="Second round of interviews in December.",
+                revised_due_date=to_date,
+                due_date_reason=reason,
+            )
+            if decision:
+                services.due_date_change_decide(
+                    change=action.due_date_changes.get(decision="pending"),
+                    by=chair,
+                    approve=number == 1,
+                    comment=decision,
+                )
+    action.refresh_from_db()
+    return action
+
+
+def show_errors(page):
+    page.get_by_label("Progress this month").fill("")
+    page.get_by_label("Day", exact=True).fill("31")
+    page.get_by_label("Month", exact=True).fill("2")
+    page.get_by_label("Year", exact=True).fill("2019")
+    page.get_by_role("button", name="Save update").click()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
+
+
+def show_conflict(page):
+    """Someone else saves the action while the form is open; saving it then shows what
+    they changed (the 409 page)."""
+    action = Action.objects.get(reference="MP-1.2")
+    services.action_update_record(
+        action=action,
+        by=get_user_model().objects.get(username="lead.mp"),
+        based_on_version=action.version,
+        status="off_track",
+        progress_narrative="The second round of interviews was cancelled by the partner.",
+    )
+    page.get_by_label("Progress this month").fill("Offers made to two candidates.")
+    page.get_by_role("button", name="Save update").click()
+    expect(page.locator("#conflict-changes")).to_be_visible()
+
+
+# name, user, address, what to do on the page before measuring it
+PAGES = [
+    ("sign-in", None, "/accounts/login/", None),
+    ("my-work-office", "office", "/", None),
+    ("my-work-chair", "sro.mp", "/", None),
+    ("my-work-lead", "lead.mp", "/", None),
+    ("my-work-viewer", "viewer", "/", None),
+    ("my-work-board-chair", "exec.director", "/", None),
+    ("actions", "office", "/actions/", None),
+    ("actions-page-2", "office", "/actions/?page=2", None),
+    ("actions-filtered", "viewer", "/actions/?status=red&status=amber&sort=-due", None),
+    ("actions-filter-error", "viewer", "/actions/?due_before=31/02/2019", None),
+    ("workstream", "viewer", "/workstreams/MP/", None),
+    ("workstream-chair", "sro.mp", "/workstreams/MP/", None),
+    ("action-moved", "viewer", "/actions/MP-1.2/", None),
+    ("action-moved-chair", "sro.mp", "/actions/MP-1.2/", None),
+    ("update", "sro.mp", "/actions/MP-1.2/update/", None),
+    ("update-errors", "sro.mp", "/actions/MP-1.2/update/", show_errors),
+    ("update-conflict", "sro.mp", "/actions/MP-1.2/update/", show_conflict),
+    ("history", "viewer", "/actions/MP-1.2/history/", None),
+    ("forbidden", "lead.wf", "/actions/MP-1.2/update/", None),
+    ("not-found", "viewer", "/actions/NO-SUCH-1/", None),
+]
+
+
+@pytest.mark.parametrize("width", [PHONE, DESKTOP])
+@pytest.mark.parametrize(
+    ("name", "username", "path", "prepare"), PAGES, ids=[page[0] for page in PAGES]
+)
+def test_page_fits_the_screen(
+    browser, live_server, moved_action, name, username, path, prepare, width
+):
+    context, page = open_page(browser, live_server, width, username)
+    page.goto(f"{live_server.url}{path}")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    if prepare:
+        prepare(page)
+    assert_fits(page, width, name)
+    assert serious_violations(page) == []
+    context.close()
+
+
+def test_the_action_list_gives_the_title_room_on_a_desktop(browser, live_server, demo):
+    context, page = open_page(browser, live_server, DESKTOP, "office")
+    page.goto(f"{live_server.url}/actions/")
+    rows = page.locator("tbody tr[data-reference]")
+    expect(rows).to_have_count(25)
+    # The filters sit above the list, open, so the list has the page's full width.
+    expect(page.locator("#filters")).to_have_attribute("open", "")
+    title = rows.first.locator("td").first.bounding_box()
+    assert title["width"] >= 300, f"the title column is {title['width']} px wide"
+    # 25 rows within 3,000 px: 120 px a row on average, room for five lines of 16 px text
+    # (a long title on three lines, its workstream, a lead officer's name on two) and the
+    # cell padding. The old layout, filters beside the list, ran to 5,745 px.
+    top, bottom = rows.first.bounding_box(), rows.last.bounding_box()
+    height = bottom["y"] + bottom["height"] - top["y"]
+    assert height <= 3000, f"25 rows take {height} px"
+    context.close()
+
+
+def test_on_a_phone_the_list_comes_first_and_each_row_reads_as_a_card(browser, live_server, demo):
+    context, page = open_page(browser, live_server, PHONE, "office")
+    page.goto(f"{live_server.url}/actions/")
+    # The filters are folded above the list; opening them shows the fields.
+    filters = page.locator("#filters")
+    expect(filters).not_to_have_attribute("open", "")
+    expect(page.get_by_label("Workstream")).to_be_hidden()
+    first = page.locator("tbody tr[data-reference]").first
+    assert first.bounding_box()["y"] < 800, "the first action is not on the first screen"
+    page.get_by_text("Filter actions").click()
+    expect(page.get_by_label("Workstream")).to_be_visible()
+
+    # Each row: the action's title across the width, then each column by name.
+    row_box = first.bounding_box()
+    assert row_box["width"] <= PHONE - 30
+    for label in ("Status", "Lead officer", "Due date", "Last update"):
+        expect(first.get_by_text(label, exact=True)).to_be_visible()
+    # The status is in words in every row; colour only repeats it.
+    labels = "|".join(re.escape(rag.label) for rag in Rag)
+    for tag in page.locator("tbody tr[data-reference] .grip-rag").all():
+        expect(tag).to_be_visible()
+        expect(tag).to_have_text(re.compile(rf"^({labels})(: overdue)?$"))
+    # Sorting is still offered, as a line of links above the cards.
+    expect(page.get_by_role("link", name="Due date", exact=True)).to_be_visible()
+    context.close()
+
+
+def test_filters_stay_open_on_a_phone_when_one_needs_correcting(browser, live_server, demo):
+    context, page = open_page(browser, live_server, PHONE, "viewer")
+    page.goto(f"{live_server.url}/actions/?due_before=31/02/2019")
+    expect(page.locator("#filters")).to_have_attribute("open", "")
+    expect(page.get_by_label("Due on or before")).to_be_visible()
+    context.close()
