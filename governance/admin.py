@@ -1,11 +1,15 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from import_export.admin import ExportMixin
-from simple_history.admin import SimpleHistoryAdmin
 
-from workstreams.admin import AuditedAdmin, AuditedExportOnlyAdmin
+from workstreams.admin import AppendOnlyAdmin, AuditedAdmin, HistoryReadOnlyAdmin
 
 from . import resources
 from .models import Body, Meeting, Membership, ProgressReport, ReportItem, Review, Risk
+from .services import people_deactivate
 
 
 class MembershipInline(admin.TabularInline):
@@ -60,7 +64,7 @@ class ReviewInline(admin.TabularInline):
 
 
 @admin.register(ProgressReport)
-class ProgressReportAdmin(ExportMixin, SimpleHistoryAdmin):
+class ProgressReportAdmin(ExportMixin, HistoryReadOnlyAdmin):
     resource_classes = [resources.ProgressReportResource]
     list_display = ["__str__", "workstream", "period", "status"]
     list_filter = ["status", "period", "workstream"]
@@ -72,7 +76,7 @@ class ProgressReportAdmin(ExportMixin, SimpleHistoryAdmin):
 
 
 @admin.register(ReportItem)
-class ReportItemAdmin(SimpleHistoryAdmin):
+class ReportItemAdmin(HistoryReadOnlyAdmin):
     list_display = ["description", "report", "owner", "due_date", "outcome"]
     list_filter = ["outcome"]
     search_fields = ["description"]
@@ -81,7 +85,7 @@ class ReportItemAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Review)
-class ReviewAdmin(AuditedExportOnlyAdmin):
+class ReviewAdmin(AppendOnlyAdmin):
     resource_classes = [resources.ReviewResource]
     list_display = ["report", "step", "by", "at"]
     list_filter = ["step"]
@@ -90,10 +94,56 @@ class ReviewAdmin(AuditedExportOnlyAdmin):
 
 
 @admin.register(Risk)
-class RiskAdmin(ExportMixin, SimpleHistoryAdmin):
+class RiskAdmin(ExportMixin, HistoryReadOnlyAdmin):
     resource_classes = [resources.RiskResource]
     list_display = ["title", "workstream", "owner", "likelihood", "impact", "escalated", "status"]
     list_filter = ["status", "escalated", "workstream"]
     search_fields = ["title", "description", "mitigation"]
     list_select_related = ["workstream", "owner"]
     autocomplete_fields = ["owner"]
+
+
+# --- People ----------------------------------------------------------------------------------
+
+User = get_user_model()
+
+
+@admin.action(
+    description="Deactivate the selected people (they can no longer sign in)",
+    permissions=["change"],
+)
+def deactivate(modeladmin, request, queryset):
+    try:
+        done = people_deactivate(people=queryset, by=request.user)
+    except ValidationError as error:
+        modeladmin.message_user(request, " ".join(error.messages), messages.ERROR)
+        return
+    names = ", ".join(person.get_username() for person in done) or "nobody (already inactive)"
+    modeladmin.message_user(request, f"Deactivated: {names}.", messages.SUCCESS)
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class PersonAdmin(HistoryReadOnlyAdmin, UserAdmin):
+    """People who leave are deactivated, never deleted: their name stays on everything they
+    did (the database refuses to delete anyone named in the history). Every change to a
+    person, their groups (the programme office group grants rights) and their permissions
+    is in their history."""
+
+    actions = [deactivate]
+    list_display = [*UserAdmin.list_display, "is_active"]
+    history_list_display = ["is_active", "is_staff", "is_superuser"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RightsGroupAdmin(HistoryReadOnlyAdmin, GroupAdmin):
+    """Groups grant rights (the programme office group among them): what each grants is in
+    the history."""

@@ -2,14 +2,24 @@
 reviews, and risks."""
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from simple_history import register
 
-from workstreams.models import Plan, Workstream, audit_history, validate_month_start
+from workstreams.audit import history_user
+from workstreams.models import (
+    GripHistoricalRecords,
+    Plan,
+    Workstream,
+    audit_history,
+    validate_month_start,
+)
 
 
 class BodyManager(models.Manager):
@@ -88,8 +98,9 @@ class Membership(models.Model):
         SECRETARY = "secretary", "Secretary"
 
     body = models.ForeignKey(Body, on_delete=models.CASCADE, related_name="memberships")
+    # PROTECT: people who leave are deactivated, never deleted (docs/decisions/0006).
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships"
     )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
     title = models.CharField(max_length=200, blank=True, help_text="Their post, e.g. Head of HR.")
@@ -232,7 +243,8 @@ class Review(models.Model):
         SIGN_OFF = "sign_off", "Signed off"
         REOPEN = "reopen", "Reopened"
 
-    report = models.ForeignKey(ProgressReport, on_delete=models.CASCADE, related_name="reviews")
+    # PROTECT: the record of a report's workflow outlives any tidying of reports.
+    report = models.ForeignKey(ProgressReport, on_delete=models.PROTECT, related_name="reviews")
     step = models.CharField(max_length=20, choices=Step.choices)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)
@@ -301,3 +313,25 @@ class Risk(models.Model):
     @property
     def score(self) -> int:
         return self.likelihood * self.impact
+
+
+# People and their rights are part of the record: who was added, deactivated, or put in the
+# programme office group (which grants rights), and what a group grants, are in the history,
+# shown in the user and group admin.
+# The historical model lives here, in governance, which keeps who may do what. Passwords
+# (hashes) and sign-in times are left out: the one is secret, the other is not a change.
+register(
+    Group,
+    app="governance",
+    records_class=GripHistoricalRecords,
+    get_user=history_user,
+    m2m_fields=["permissions"],
+)
+register(
+    get_user_model(),
+    app="governance",
+    records_class=GripHistoricalRecords,
+    get_user=history_user,
+    excluded_fields=["password", "last_login"],
+    m2m_fields=["groups", "user_permissions"],
+)

@@ -2,8 +2,11 @@
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
+from workstreams.audit import acting_as
 from workstreams.models import Plan
 from workstreams.services import create_if_missing
 
@@ -81,3 +84,33 @@ def governance_load(*, data: dict, plan: Plan) -> list[Body]:
             values={"role": item["role"], "title": item.get("title", "")},
         )
     return list(bodies.values())
+
+
+def sign_in_record(*, user) -> None:
+    """Note when ``user`` signed in (``last_login``), as Django does, but without a save:
+    ``last_login`` is left out of people's history, and a save would write a history row
+    that changes nothing at every sign-in."""
+    user.last_login = timezone.now()
+    type(user)._default_manager.filter(pk=user.pk).update(last_login=user.last_login)
+
+
+def people_deactivate(*, people, by) -> list:
+    """Deactivate people who have left: they can no longer sign in, and their name stays on
+    everything they did (people are never deleted). Each is saved, so the history records
+    the change and who made it. Returns those deactivated (the already inactive are left)."""
+    if not by.has_perm("auth.change_user"):
+        raise PermissionDenied("Only an administrator deactivates people.")
+    User = get_user_model()
+    with transaction.atomic(), acting_as(by):
+        people = list(User.objects.select_for_update().filter(pk__in=[p.pk for p in people]))
+        if any(person.pk == by.pk for person in people):
+            raise ValidationError(
+                "You cannot deactivate yourself: ask another administrator. Nobody was deactivated."
+            )
+        done = []
+        for person in people:
+            if person.is_active:
+                person.is_active = False
+                person.save(update_fields=["is_active"])
+                done.append(person)
+    return done

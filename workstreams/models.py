@@ -17,9 +17,25 @@ from simple_history.models import HistoricalRecords
 from .audit import history_user
 
 
+class GripHistoricalRecords(HistoricalRecords):
+    """django-simple-history's records, with the author of each row protected.
+
+    Its ``history_user`` is ``SET_NULL``: deleting a person would silently blank their name
+    on everything they did. Here the database refuses to delete anyone who is named in the
+    history; people who leave are deactivated instead (docs/decisions/0006).
+    """
+
+    def _get_history_user_fields(self):
+        fields = super()._get_history_user_fields()
+        author = fields.get("history_user")
+        if isinstance(author, models.ForeignKey):
+            author.remote_field.on_delete = models.PROTECT
+        return fields
+
+
 def audit_history(**kwargs) -> HistoricalRecords:
     """History for a domain model, recording the acting user (see ``audit.acting_as``)."""
-    return HistoricalRecords(get_user=history_user, **kwargs)
+    return GripHistoricalRecords(get_user=history_user, **kwargs)
 
 
 def month_start(day: datetime.date) -> datetime.date:
@@ -151,14 +167,18 @@ class Workstream(models.Model):
 
 
 class FindingManager(models.Manager):
-    def get_by_natural_key(self, reference):
-        return self.get(reference=reference)
+    def get_by_natural_key(self, plan_title, reference):
+        return self.get(plan__title=plan_title, reference=reference)
 
 
 class Finding(models.Model):
-    """What an inspection or monitoring visit said; actions answer findings."""
+    """What an inspection or monitoring visit said; actions answer findings.
 
-    reference = models.CharField(max_length=30, unique=True)
+    A finding belongs to a plan, as an action does (docs/decisions/0004): next year's plan
+    numbers its findings afresh (F-01 again)."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="findings")
+    reference = models.CharField(max_length=30)
     source = models.CharField(max_length=200, help_text="e.g. Ofsted monitoring visit, July 2018")
     date = models.DateField()
     theme = models.CharField(max_length=100, blank=True)
@@ -169,12 +189,17 @@ class Finding(models.Model):
 
     class Meta:
         ordering = ["date", "reference"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "reference"], name="finding_reference_unique"),
+        ]
 
     def __str__(self):
         return f"{self.reference}: {self.text[:80]}"
 
     def natural_key(self):
-        return (self.reference,)
+        return (self.plan.title, self.reference)
+
+    natural_key.dependencies = ["workstreams.plan"]
 
 
 # --- Action --------------------------------------------------------------------------------
@@ -416,9 +441,18 @@ class Action(models.Model):
 
     def save(self, *args, **kwargs):
         # Optimistic locking: every save is a new version, whoever saves (update form, admin,
-        # import), so a form opened on an older version cannot overwrite it unseen.
+        # import), so a form opened on an older version cannot overwrite it unseen. Counted on
+        # from the stored version, never from the one this copy carries: a copy rebuilt from
+        # an older history row must not send the version back (docs/decisions/0006).
+        stored = None
         if self.pk is not None:
-            self.version += 1
+            stored = (
+                Action._base_manager.filter(pk=self.pk).values_list("version", flat=True).first()
+            )
+        if stored is not None:
+            self.version = max(self.version, stored) + 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
@@ -490,7 +524,8 @@ class DueDateChange(models.Model):
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
 
-    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="due_date_changes")
+    # PROTECT: the record of what people asked and decided outlives any tidying of the plan.
+    action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="due_date_changes")
     from_date = models.DateField(help_text="The due date when the move was asked for.")
     to_date = models.DateField()
     reason = models.TextField(max_length=2000)
@@ -538,7 +573,7 @@ class DueDateChange(models.Model):
 class ActionUpdate(models.Model):
     """One dated update of an action: the monthly rhythm. Append-only."""
 
-    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="updates")
+    action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="updates")
     period = models.DateField(validators=[validate_month_start])
     status = models.CharField(max_length=20, choices=ActionStatus.choices)
     progress_narrative = models.TextField(blank=True, max_length=5000)
@@ -570,8 +605,8 @@ class ActionUpdate(models.Model):
 
 
 class IndicatorManager(models.Manager):
-    def get_by_natural_key(self, code):
-        return self.get(code=code)
+    def get_by_natural_key(self, plan_title, code):
+        return self.get(plan__title=plan_title, code=code)
 
 
 class Indicator(models.Model):
@@ -582,8 +617,11 @@ class Indicator(models.Model):
         NUMBER = "number", "Number"
         DAYS = "days", "Days"
 
+    # Stored beside the workstream, as an action's is (docs/decisions/0004), so a code is
+    # unique within its plan: a constraint cannot reach through the workstream.
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="indicators")
     workstream = models.ForeignKey(Workstream, on_delete=models.PROTECT, related_name="indicators")
-    code = models.CharField(max_length=30, unique=True)
+    code = models.CharField(max_length=30)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     unit = models.CharField(max_length=10, choices=Unit.choices, default=Unit.NUMBER)
@@ -603,14 +641,21 @@ class Indicator(models.Model):
     class Meta:
         ordering = ["workstream", "code"]
         constraints = [
-            models.CheckConstraint(condition=Q(tolerance__gte=0), name="indicator_tolerance_gte_0")
+            models.CheckConstraint(condition=Q(tolerance__gte=0), name="indicator_tolerance_gte_0"),
+            models.UniqueConstraint(fields=["plan", "code"], name="indicator_code_unique"),
         ]
 
     def __str__(self):
         return f"{self.code}: {self.name}"
 
     def natural_key(self):
-        return (self.code,)
+        return (self.plan.title, self.code)
+
+    natural_key.dependencies = ["workstreams.plan"]
+
+    def clean(self):
+        if self.workstream_id and self.plan_id and self.workstream.plan_id != self.plan_id:
+            raise ValidationError({"workstream": "The workstream belongs to another plan."})
 
     def rag_for(self, value: Decimal) -> str:
         """Green on or better than target, amber within tolerance, red beyond it."""

@@ -1,20 +1,28 @@
 """django-import-export resources for the plan, keyed by natural keys (workstream code,
 action reference, username), never database ids.
 
-A plan's spreadsheet names workstreams by code and priorities by number, which are unique
-only within a plan, so the plan-scoped resources take the plan they work on (the live plan
-unless told otherwise). Bulk mode stays off: it sends no signals, so it would write no
-history.
+A plan's spreadsheet names workstreams by code, priorities by number, findings by reference
+and indicators by code, which are unique only within a plan, so the plan-scoped resources
+take the plan they work on (the live plan unless told otherwise). Bulk mode stays off: it
+sends no signals, so it would write no history.
+
+Every export escapes what a spreadsheet would run as a formula, and every import reads the
+escape back (``GripResource``). An action's row carries its version: an import refuses a row
+whose action changed in Grip since the file was exported (``ActionResource``).
 """
 
+import re
+
 from django.contrib.auth import get_user_model
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 from import_export import fields, resources, widgets
 
 from .models import (
     Action,
     ActionStatus,
     ActionUpdate,
+    DueDateChange,
     Finding,
     Indicator,
     IndicatorValue,
@@ -24,7 +32,7 @@ from .models import (
     WorkforceSnapshot,
     Workstream,
 )
-from .services import set_outcome
+from .services import ActionChangedSinceOpened, action_version_check, link_findings, set_outcome
 
 
 class NaturalKeyWidget(widgets.ForeignKeyWidget):
@@ -47,6 +55,27 @@ class NaturalKeyWidget(widgets.ForeignKeyWidget):
             return super().clean(value, row, **kwargs)
         except self.model.DoesNotExist:
             raise ValueError(f"{self.noun} '{value}' does not exist.") from None
+
+
+class NaturalKeysWidget(widgets.ManyToManyWidget):
+    """Many related rows named by natural keys ("F-01;F-03"), narrowed by ``scope`` (e.g. to
+    one plan's findings); a key that names nothing is an error, not silently dropped."""
+
+    def __init__(self, model, field, *, noun, scope=None, separator=";", **kwargs):
+        self.noun = noun
+        self.scope = scope
+        super().__init__(model, separator=separator, field=field, **kwargs)
+
+    def clean(self, value, row=None, **kwargs):
+        found = super().clean(value, row, **kwargs)
+        if self.scope:
+            found = self.scope(found)
+        wanted = {key.strip() for key in str(value or "").split(self.separator)} - {""}
+        missing = sorted(wanted - {str(getattr(obj, self.field)) for obj in found})
+        if missing:
+            names = ", ".join(f"'{key}'" for key in missing)
+            raise ValueError(f"{self.noun} {names} does not exist.")
+        return found
 
 
 def user_widget(noun="User"):
@@ -72,11 +101,49 @@ class ChoiceLabelWidget(widgets.Widget):
         return self.choices(value).label if value else ""
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...),
+# =cmd|..., @SUM(...)); a number such as -5 is only a number.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+UNESCAPED = (*FORMULA_STARTS, "\n")
+PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def escape_formula(value):
+    """Text a spreadsheet would run as a formula, made text: prefixed with an apostrophe.
+
+    Numbers and dates (native, or a plain number written as text) are left as they are."""
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_STARTS)
+        and not PLAIN_NUMBER.fullmatch(value)
+    ):
+        return "'" + value
+    return value
+
+
+def unescape_formula(value):
+    """What ``escape_formula`` wrote, read back as the text it was."""
+    # A carriage return comes back from xlsx (XML) as a line feed.
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(UNESCAPED):
+        return value[1:]
+    return value
+
+
 class GripResource(resources.ModelResource):
     """The project's base resource: blank text cells import as "", and an import is all or
-    nothing (one bad row and no row is saved), as a spreadsheet user expects."""
+    nothing (one bad row and no row is saved), as a spreadsheet user expects. Every export,
+    xlsx or CSV, escapes text that a spreadsheet would run as a formula; an import of such
+    a file reads the escape back, so a round trip changes nothing."""
 
     WIDGETS_MAP = {**resources.ModelResource.WIDGETS_MAP, "TextField": widgets.CharWidget}
+
+    def export_field(self, field, instance, **kwargs):
+        return escape_formula(super().export_field(field, instance, **kwargs))
+
+    def before_import_row(self, row, **kwargs):
+        super().before_import_row(row, **kwargs)
+        for column, value in row.items():
+            row[column] = unescape_formula(value)
 
     @classmethod
     def widget_kwargs_for_field(cls, field_name, django_field):
@@ -94,26 +161,34 @@ class GripResource(resources.ModelResource):
 class PlanScopedResource(GripResource):
     """A resource that works on one plan: the one given, else the live plan."""
 
+    # The path from a row to its plan: "plan" for what belongs to a plan directly.
+    plan_field = "plan"
+
     def __init__(self, plan: Plan | None = None, **kwargs):
         super().__init__(**kwargs)
         self.plan = plan or Plan.objects.live().first()
 
     def in_plan(self, queryset):
+        """``queryset`` (of something that belongs to a plan) narrowed to this plan."""
         return queryset.filter(plan=self.plan)
+
+    def rows_in_plan(self, queryset):
+        return queryset.filter(**{self.plan_field: self.plan})
 
     def before_import(self, dataset, **kwargs):
         if self.plan is None:
             raise ValueError("There is no live plan to import into.")
 
     def get_queryset(self):
-        return self.in_plan(super().get_queryset())
+        return self.rows_in_plan(super().get_queryset())
 
     def filter_export(self, queryset, **kwargs):
-        return self.in_plan(queryset)
+        return self.rows_in_plan(queryset)
 
     def init_instance(self, row=None):
         instance = super().init_instance(row)
-        instance.plan = self.plan
+        if self.plan_field == "plan":
+            instance.plan = self.plan
         return instance
 
 
@@ -147,7 +222,7 @@ class WorkstreamResource(PlanScopedResource):
         report_skipped = True
 
 
-class FindingResource(GripResource):
+class FindingResource(PlanScopedResource):
     class Meta:
         model = Finding
         import_id_fields = ["reference"]
@@ -166,19 +241,26 @@ class ActionResource(PlanScopedResource):
     status = fields.Field(
         attribute="status", column_name="status", widget=ChoiceLabelWidget(ActionStatus)
     )
-    findings = fields.Field(
-        attribute="findings",
-        column_name="findings",
-        widget=widgets.ManyToManyWidget(Finding, field="reference", separator=";"),
+    findings = fields.Field(attribute="findings", column_name="findings")
+    # The version the action stood at when exported: an import refuses a row whose action
+    # changed in Grip since (see ``import_instance``). Exported, never written.
+    version = fields.Field(
+        attribute="version",
+        column_name="version",
+        readonly=True,
+        widget=widgets.IntegerWidget(),
     )
 
-    def import_instance(self, instance, row, **kwargs):
-        before = {"status": instance.status, "evidence_of_impact": instance.evidence_of_impact}
-        super().import_instance(instance, row, **kwargs)
-        # The spreadsheet may change the outcome: the same rule as an update in the browser.
-        after = {"status": instance.status, "evidence_of_impact": instance.evidence_of_impact}
-        instance.status, instance.evidence_of_impact = before.values()
-        set_outcome(instance, **after)
+    # An import never moves these on an action already in Grip: the agreed due date is set
+    # once, and a revised one is asked for and decided on the action's page, where the rules
+    # (limits, the chair's decision, the record of each move) live.
+    DATES_NOT_IMPORTED = {
+        "due_date": "The agreed due date does not change once the action is in the plan.",
+        "revised_due_date": "A due date moves only on the action's update form, where the "
+        "task group chair decides it.",
+        "revised_due_reason": "A due date moves only on the action's update form, where the "
+        "task group chair decides it.",
+    }
 
     def __init__(self, plan: Plan | None = None, **kwargs):
         super().__init__(plan=plan, **kwargs)
@@ -188,6 +270,95 @@ class ActionResource(PlanScopedResource):
         self.fields["priority"].widget = NaturalKeyWidget(
             Priority, "number", noun="Priority", scope=self.in_plan
         )
+        self.fields["findings"].widget = NaturalKeysWidget(
+            Finding, "reference", noun="Finding", scope=self.in_plan
+        )
+
+    def before_import(self, dataset, **kwargs):
+        super().before_import(dataset, **kwargs)
+        self._importing = True
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        # An import reads each action locked until it commits, so the version it checks is
+        # still the version when it saves.
+        if getattr(self, "_importing", False) and transaction.get_connection().in_atomic_block:
+            queryset = queryset.select_for_update()
+        return queryset
+
+    @staticmethod
+    def exported_version(row) -> int:
+        value = row.get("version")
+        if value in (None, ""):
+            raise ValueError(
+                "This row has no version: make changes in a file exported from Grip, which "
+                "carries each action's version."
+            )
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is None or not number.is_integer():
+            raise ValueError(f"The version '{value}' is not a whole number.")
+        return int(number)
+
+    def refusals(self, action: Action, row, user=None) -> dict[str, str]:
+        """Why a row may not change ``action`` (already in Grip), by column: the user may
+        not change it, or it changed in Grip since the file was exported. A new action's row
+        needs no version. The Excel import asks the same."""
+        if user is not None and not user.has_perm("workstreams.change_action", action):
+            return {"reference": f"You may not change {action.reference}."}
+        try:
+            action_version_check(action=action, based_on_version=self.exported_version(row))
+        except ValueError as error:
+            return {"version": str(error)}
+        except ActionChangedSinceOpened as stale:
+            return {
+                "version": stale.explain(since="this file was exported")
+                + " Nothing was imported: export the actions again and make your changes "
+                "in the new file."
+            }
+        return {}
+
+    def import_instance(self, instance, row, **kwargs):
+        existing = instance.pk is not None
+        errors = self.refusals(instance, row, kwargs.get("user")) if existing else {}
+        dates = {name: getattr(instance, name) for name in self.DATES_NOT_IMPORTED}
+        before = {"status": instance.status, "evidence_of_impact": instance.evidence_of_impact}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if "findings" in row:
+            # Read here, so a finding that is not in the plan is this row's error.
+            try:
+                self.fields["findings"].clean(row)
+            except ValueError as error:
+                errors["findings"] = str(error)
+        if existing:
+            for name, was in dates.items():
+                if getattr(instance, name) != was:
+                    errors.setdefault(name, self.DATES_NOT_IMPORTED[name])
+                    setattr(instance, name, was)
+        # The spreadsheet may change the outcome: the same rule as an update in the browser.
+        after = {"status": instance.status, "evidence_of_impact": instance.evidence_of_impact}
+        instance.status, instance.evidence_of_impact = before.values()
+        set_outcome(instance, **after)
+        if errors:
+            raise ValidationError(errors)
+
+    def before_save_instance(self, instance, row, **kwargs):
+        super().before_save_instance(instance, row, **kwargs)
+        # An action in Grip takes its findings before it is saved, so the save records them
+        # at its new version; a new action takes them once it exists (``save_m2m``).
+        saving = self._is_using_transactions(kwargs) or not self._is_dry_run(kwargs)
+        if instance.pk is not None and "findings" in row and saving:
+            link_findings(instance, self.fields["findings"].clean(row))
+            instance._findings_linked = True
+
+    def save_m2m(self, instance, row, **kwargs):
+        if not getattr(instance, "_findings_linked", False):
+            super().save_m2m(instance, row, **kwargs)
 
     class Meta:
         model = Action
@@ -206,6 +377,7 @@ class ActionResource(PlanScopedResource):
             "progress_narrative",
             "evidence_of_impact",
             "findings",
+            "version",
         ]
         clean_model_instances = True
         skip_unchanged = True
@@ -242,14 +414,44 @@ class ActionUpdateResource(GripResource):
         ]
 
 
-class IndicatorResource(GripResource):
+class DueDateChangeResource(GripResource):
+    """Export only: due dates move through the update form and the chair's decision."""
+
+    action = fields.Field(
+        attribute="action",
+        column_name="action",
+        widget=NaturalKeyWidget(Action, "reference", noun="Action"),
+    )
+    requested_by = fields.Field(
+        attribute="requested_by", column_name="requested_by", widget=user_widget()
+    )
+    decided_by = fields.Field(
+        attribute="decided_by", column_name="decided_by", widget=user_widget()
+    )
+
+    class Meta:
+        model = DueDateChange
+        fields = [
+            "action",
+            "from_date",
+            "to_date",
+            "reason",
+            "requested_by",
+            "requested_at",
+            "decision",
+            "decided_by",
+            "decided_at",
+            "decision_comment",
+        ]
+
+
+class IndicatorResource(PlanScopedResource):
     workstream = fields.Field(attribute="workstream", column_name="workstream")
 
     def __init__(self, plan: Plan | None = None, **kwargs):
-        super().__init__(**kwargs)
-        plan = plan or Plan.objects.live().first()
+        super().__init__(plan=plan, **kwargs)
         self.fields["workstream"].widget = NaturalKeyWidget(
-            Workstream, "code", noun="Workstream", scope=lambda qs: qs.filter(plan=plan)
+            Workstream, "code", noun="Workstream", scope=self.in_plan
         )
 
     class Meta:
@@ -270,12 +472,15 @@ class IndicatorResource(GripResource):
         report_skipped = True
 
 
-class IndicatorValueResource(GripResource):
-    indicator = fields.Field(
-        attribute="indicator",
-        column_name="indicator",
-        widget=NaturalKeyWidget(Indicator, "code", noun="Indicator"),
-    )
+class IndicatorValueResource(PlanScopedResource):
+    plan_field = "indicator__plan"
+    indicator = fields.Field(attribute="indicator", column_name="indicator")
+
+    def __init__(self, plan: Plan | None = None, **kwargs):
+        super().__init__(plan=plan, **kwargs)
+        self.fields["indicator"].widget = NaturalKeyWidget(
+            Indicator, "code", noun="Indicator", scope=self.in_plan
+        )
 
     class Meta:
         model = IndicatorValue

@@ -107,7 +107,7 @@ def plan_load(*, data: dict) -> Plan:
     findings = {
         item["reference"]: create_if_missing(
             Finding,
-            lookup={"reference": item["reference"]},
+            lookup={"plan": plan, "reference": item["reference"]},
             values={
                 "source": item["source"],
                 "date": _date(item["date"]),
@@ -146,7 +146,7 @@ def plan_load(*, data: dict) -> Plan:
     for item in data.get("indicators", []):
         indicator = create_if_missing(
             Indicator,
-            lookup={"code": item["code"]},
+            lookup={"plan": plan, "code": item["code"]},
             values={
                 "workstream": workstreams[item["workstream"]],
                 "name": item["name"],
@@ -201,6 +201,19 @@ class ActionChangedSinceOpened(Exception):
         self.changed_by = changed_by
         super().__init__(f"{action.reference} changed since it was opened")
 
+    def explain(self, since: str = "it was opened") -> str:
+        """One sentence for a person: what changed since ``since``, by whom, at which version.
+
+        E.g. "MP-1.2 changed in Grip since this file was exported (now version 5; Sam Jones
+        changed Status, Progress narrative)."
+        """
+        what = ", ".join(change.label for change in self.changes) or "it"
+        who = " and ".join(self.changed_by) or "someone"
+        return (
+            f"{self.action.reference} changed in Grip since {since} (now version "
+            f"{self.action.version}; {who} changed {what})."
+        )
+
 
 def _changes_since(action: Action, version: int) -> tuple[list[FieldChange], list[str]]:
     """What changed on ``action`` since it stood at ``version``, and who changed it."""
@@ -215,15 +228,29 @@ def _changes_since(action: Action, version: int) -> tuple[list[FieldChange], lis
     return changes_between(opened, current), who
 
 
+def action_version_check(*, action: Action, based_on_version) -> None:
+    """Raise ``ActionChangedSinceOpened`` unless ``action`` (as read now, best locked) still
+    stands at ``based_on_version``, the version a form was opened on or a file exported at.
+
+    The one version check every write path shares: the update form, the admin, imports.
+    """
+    if action.version != based_on_version:
+        changes, who = _changes_since(action, based_on_version)
+        raise ActionChangedSinceOpened(action, changes, who)
+
+
+def action_lock(action: Action) -> Action:
+    """The action read afresh and locked until the transaction ends."""
+    return Action.objects.select_for_update().select_related("workstream").get(pk=action.pk)
+
+
 def _lock_for_change(action: Action, by, based_on_version: int, permission: str) -> Action:
     """The action, locked for this transaction, once ``by`` may change it and nobody has
     saved it since ``based_on_version``."""
-    locked = Action.objects.select_for_update().select_related("workstream").get(pk=action.pk)
+    locked = action_lock(action)
     if not by.has_perm(permission, locked):
         raise PermissionDenied(f"You may not change {locked.reference}.")
-    if locked.version != based_on_version:
-        changes, who = _changes_since(locked, based_on_version)
-        raise ActionChangedSinceOpened(locked, changes, who)
+    action_version_check(action=locked, based_on_version=based_on_version)
     return locked
 
 
@@ -252,6 +279,105 @@ def _recorded_as_by(function):
 def _save_action(action: Action) -> None:
     action.full_clean()
     action.save()
+
+
+# --- Keeping the plan: what the programme office changes in the admin ----------------------
+
+# What the plan says about an action, which the programme office keeps (in the admin, or a
+# plan spreadsheet). Its delivery (status, narrative, evidence and the chair's acceptance of
+# it, a revised due date) moves only through the update form and the chair's decisions,
+# where the rules live; the agreed due date is set once, when the action is added.
+ACTION_PLAN_FIELDS = ("title", "description", "lead_officer", "priority")
+
+
+def _findings_of(plan: Plan, findings) -> list[Finding]:
+    """``findings`` as a list, once they all belong to ``plan`` (an action answers its own
+    plan's findings; references repeat from plan to plan)."""
+    findings = list(findings)
+    elsewhere = sorted(f.reference for f in findings if f.plan_id != plan.pk)
+    if elsewhere:
+        raise ValidationError(
+            {"findings": f"These findings belong to another plan: {', '.join(elsewhere)}."}
+        )
+    return findings
+
+
+def link_findings(action: Action, findings) -> bool:
+    """Link ``action`` to exactly ``findings`` (of its own plan); True when that changed.
+
+    The link is made without history rows of its own: the save that follows records the
+    findings with the action, at its new version, so a findings change is a version too.
+    """
+    findings = _findings_of(action.plan, findings)
+    if {f.pk for f in findings} == set(action.findings.values_list("pk", flat=True)):
+        return False
+    action.skip_history_when_saving = True
+    try:
+        action.findings.set(findings)
+    finally:
+        del action.skip_history_when_saving
+    return True
+
+
+@_recorded_as_by
+def action_plan_change(
+    *, action: Action, by, based_on_version: int, findings=None, **fields
+) -> Action:
+    """Change what the plan says about an action (``ACTION_PLAN_FIELDS`` and its findings),
+    as the programme office does in the admin.
+
+    Like an update: the row is locked, ``by`` must be allowed to change this action, and a
+    save based on an older version is refused (``ActionChangedSinceOpened``), changing
+    nothing. A save that changes nothing writes nothing (no version, no history row).
+    """
+    unknown = set(fields) - set(ACTION_PLAN_FIELDS)
+    if unknown:
+        raise TypeError(f"Not part of an action's plan: {', '.join(sorted(unknown))}.")
+    action = _lock_for_change(action, by, based_on_version, "workstreams.change_action")
+    changed = [name for name, value in fields.items() if getattr(action, name) != value]
+    for name in changed:
+        setattr(action, name, fields[name])
+    if findings is not None and link_findings(action, findings):
+        changed.append("findings")
+    if changed:
+        _save_action(action)
+    return action
+
+
+@_recorded_as_by
+def action_create(
+    *,
+    by,
+    plan: Plan,
+    workstream: Workstream,
+    reference: str,
+    title: str,
+    due_date: datetime.date,
+    description: str = "",
+    lead_officer=None,
+    priority: Priority | None = None,
+    findings=(),
+) -> Action:
+    """Add an action to a plan (the programme office). It starts "not started", with the due
+    date the plan agreed; everything after that happens through updates."""
+    if not by.has_perm("workstreams.add_action"):
+        raise PermissionDenied("Only the programme office adds actions to the plan.")
+    action = Action(
+        plan=plan,
+        workstream=workstream,
+        reference=reference,
+        title=title,
+        due_date=due_date,
+        description=description,
+        lead_officer=lead_officer,
+        priority=priority,
+        status=ActionStatus.NOT_STARTED,
+    )
+    findings = _findings_of(plan, findings)
+    _save_action(action)
+    if findings:
+        action.findings.set(findings)  # recorded in the history at the first version
+    return action
 
 
 @_recorded_as_by

@@ -202,7 +202,6 @@ class Command(AuditedCommand):
             rng=random.Random(seed),
             actor=history_user(),
             title=title,
-            tag=f"SYN-{seed}-{n_actions}-{n_months}",
             n_actions=n_actions,
             start=first,
             months=[add_months(first, i) for i in range(n_months)],
@@ -228,8 +227,8 @@ class Command(AuditedCommand):
 class Generator:
     """Builds the plan; every random choice is drawn from ``rng`` in a fixed order."""
 
-    def __init__(self, *, rng, actor, title, tag, n_actions, start, months):
-        self.rng, self.actor, self.title, self.tag = rng, actor, title, tag
+    def __init__(self, *, rng, actor, title, n_actions, start, months):
+        self.rng, self.actor, self.title = rng, actor, title
         self.n_actions, self.start, self.months = n_actions, start, months
         self.made = Made()
         # The plan existed (and its rows were created) before its first month of updates.
@@ -291,7 +290,7 @@ class Generator:
             Workstream,
         )
         self.chairs, leads_of = self.users(plan, workstreams)
-        findings = self.findings()
+        findings = self.findings(plan)
         actions = self.actions(plan, workstreams, priorities, leads_of)
         links = self.link_findings(actions, findings)
         for period in self.months:
@@ -326,8 +325,7 @@ class Generator:
                 )
                 user.set_unusable_password()
                 new.append(user)
-        User.objects.bulk_create(new)  # users carry no history in Grip
-        self.made.add("new users", len(new), history=0)
+        self.bulk_create("new users", new, User)
         users = {u.username: u for u in User.objects.filter(username__in=list(wanted))}
 
         chairs = {ws.pk: users[f"synthetic.chair.{ws.code.lower()}"] for ws in workstreams}
@@ -370,18 +368,16 @@ class Generator:
 
     # --- Findings and actions --------------------------------------------------------------
 
-    def findings(self):
+    def findings(self, plan):
+        # References are unique within a plan, so each synthetic plan numbers its own from F-01.
         count = max(3, min(20, self.n_actions // 20))
-        references = [f"{self.tag}-{i:02d}" for i in range(1, count + 1)]
-        if len(references[-1]) > Finding._meta.get_field("reference").max_length:
-            raise CommandError("The seed is too long for finding references; use a shorter one.")
-        if Finding.objects.filter(reference__in=references).exists():
-            raise CommandError(f"Findings {self.tag}-* exist already (from a removed plan?).")
+        references = [f"F-{i:02d}" for i in range(1, count + 1)]
         day = self.start - datetime.timedelta(days=60)
         return self.bulk_create(
             "findings",
             [
                 Finding(
+                    plan=plan,
                     reference=reference,
                     source="Synthetic monitoring visit",
                     date=day,
