@@ -309,17 +309,31 @@ class ActionAdmin(ObjectPermissionAdmin, AuditedAdmin):
         "due_date",
         "findings",
     ]
-    CHANGE_FIELDS = [
-        "plan",
-        "workstream",
-        "reference",
-        *ACTION_PLAN_FIELDS,
-        "findings",
-        "due_date",
-        *ACTION_DELIVERY_FIELDS,
-        "rag_label",
-        "version",
-        "based_on_version",
+    CHANGE_FIELDSETS = [
+        (
+            None,
+            {
+                "fields": [
+                    "plan",
+                    "workstream",
+                    "reference",
+                    *ACTION_PLAN_FIELDS,
+                    "findings",
+                    "due_date",
+                    "version",
+                    "based_on_version",
+                ]
+            },
+        ),
+        (
+            "Delivery",
+            {
+                "fields": [*ACTION_DELIVERY_FIELDS, "rag_label"],
+                "description": "These change only on the action's update form in the portal, "
+                "where the task group chair decides due-date moves and accepts evidence, "
+                "and every update is kept with its author.",
+            },
+        ),
     ]
 
     @admin.display(description="BRAG")
@@ -329,8 +343,10 @@ class ActionAdmin(ObjectPermissionAdmin, AuditedAdmin):
     def rows_they_may_change(self, request, queryset):
         return actions_updatable_by(request.user, queryset)
 
-    def get_fields(self, request, obj=None):
-        return self.CHANGE_FIELDS if obj is not None else self.ADD_FIELDS
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [(None, {"fields": self.ADD_FIELDS})]
+        return self.CHANGE_FIELDSETS
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
