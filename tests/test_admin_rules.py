@@ -108,6 +108,13 @@ def blue_action(plan):
 # --- 1. History pages only show -----------------------------------------------------------
 
 
+def test_every_admins_history_page_refuses_a_post():
+    from workstreams.admin import HistoryPagesOnlyShow
+
+    for model_admin in admin.site._registry.values():
+        assert isinstance(model_admin, HistoryPagesOnlyShow), type(model_admin).__name__
+
+
 def test_every_admin_with_history_shows_it_read_only():
     with_history = [
         model_admin

@@ -53,6 +53,19 @@ class HistoryPagesOnlyShow(admin.ModelAdmin):
         return super().history_view(request, object_id, extra_context)
 
 
+def history_pages_only_show(site: admin.AdminSite) -> None:
+    """Make every admin registered on ``site`` refuse POSTs to its history page, other
+    apps' admins included (django-axes's): each is registered again as a subclass that is
+    also a ``HistoryPagesOnlyShow``. Run once every admin module is loaded (apps.py)."""
+    for model, model_admin in list(site._registry.items()):
+        if isinstance(model_admin, HistoryPagesOnlyShow):
+            continue
+        cls = type(model_admin)
+        only_shows = type(cls.__name__, (HistoryPagesOnlyShow, cls), {"__module__": cls.__module__})
+        site.unregister(model)
+        site.register(model, only_shows)
+
+
 class HistoryReadOnlyAdmin(HistoryPagesOnlyShow, SimpleHistoryAdmin):
     """History, field by field, that nobody rewrites.
 
