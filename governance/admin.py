@@ -1,3 +1,6 @@
+from axes import admin as axes_admin
+from axes.handlers.proxy import AxesProxyHandler
+from axes.models import AccessAttempt
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
@@ -147,3 +150,18 @@ admin.site.unregister(Group)
 class RightsGroupAdmin(HistoryReadOnlyAdmin, GroupAdmin):
     """Groups grant rights (the programme office group among them): what each grants is in
     the history."""
+
+
+class LockoutRecordsAdmin(axes_admin.AccessAttemptAdmin):
+    """django-axes's failed sign-ins. Its "clean up expired attempts" action reads the time
+    axes stamps on sign-in requests only, so on an admin request it failed (a 500); here it
+    stamps the request first, and only who may delete the records may run it."""
+
+    @admin.action(description="Clean up expired attempts", permissions=["delete"])
+    def cleanup_expired_attempts(self, request, queryset):
+        AxesProxyHandler.update_request(request)
+        return super().cleanup_expired_attempts(request, queryset)
+
+
+admin.site.unregister(AccessAttempt)
+admin.site.register(AccessAttempt, LockoutRecordsAdmin)
