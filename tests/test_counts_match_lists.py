@@ -46,9 +46,7 @@ def listed_count(client, url) -> int:
 def links_with_counts(client, path) -> list[tuple[str, int]]:
     page = client.get(path)
     assert page.status_code == 200
-    return [
-        (html.unescape(url), int(n)) for url, n in COUNT_LINK.findall(page.content.decode())
-    ]
+    return [(html.unescape(url), int(n)) for url, n in COUNT_LINK.findall(page.content.decode())]
 
 
 @pytest.mark.parametrize("username", sorted(DEMO_USERNAMES))
