@@ -31,14 +31,22 @@ SHOTS = Path(os.environ.get("GRIP_SHOTS", "/tmp/grip-shots"))
 # A day inside the reference plan's year, when moving MP-1.2's due date is within reason.
 IN_THE_PLAN_YEAR = datetime.datetime(2018, 11, 20, 12, tzinfo=datetime.UTC)
 
-# The widest thing on the page, and whatever reaches past either edge of the viewport
-# (elements inside visually hidden text are 1 px boxes by design and are left out).
+# The page's width, and whatever reaches past either edge of the viewport. Visually hidden
+# content (text for screen readers, a table's header row on a phone) sits in a 1 px box that
+# clips it: it cannot be seen or scrolled to, so it is left out.
 MEASURE = """(width) => {
+  const clipped = (element) => {
+    for (let box = element.parentElement; box; box = box.parentElement) {
+      const style = getComputedStyle(box);
+      if (style.overflow !== "visible" && box.getBoundingClientRect().width <= 1) return true;
+    }
+    return false;
+  };
   const outside = [];
   for (const element of document.querySelectorAll("body *")) {
     const box = element.getBoundingClientRect();
     if (box.width === 0 && box.height === 0) continue;
-    if (element.closest(".govuk-visually-hidden")) continue;
+    if (element.closest(".govuk-visually-hidden") || clipped(element)) continue;
     if (box.right > width + 0.5 || box.left < -0.5) {
       const name = element.tagName.toLowerCase() + (element.id ? "#" + element.id : "")
         + [...element.classList].map((c) => "." + c).join("");
