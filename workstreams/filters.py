@@ -40,6 +40,7 @@ class ActionFilter(django_filters.FilterSet):
         choices=Rag.choices,
         widget=forms.CheckboxSelectMultiple,
         label="Status",
+        error_messages={"invalid_choice": "Choose statuses from the list"},
     )
     attention = django_filters.ChoiceFilter(
         choices=Attention.choices, label="Needs attention", empty_label="Any"

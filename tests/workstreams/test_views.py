@@ -342,6 +342,12 @@ def test_a_bad_filter_date_is_explained(as_user):
     assert "Enter the date as day/month/year" in response.content.decode()
 
 
+def test_an_unknown_status_is_explained_and_its_error_links_to_the_checkboxes(as_user):
+    page = as_user("viewer").get("/actions/?status=on_fire").content.decode()
+    assert '<a href="#id_status">Choose statuses from the list</a>' in page
+    assert 'id="id_status" name="status" type="checkbox" value="red"' in page
+
+
 # --- Queries do not grow with the number of actions ---------------------------------------------
 
 
