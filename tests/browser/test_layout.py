@@ -189,6 +189,7 @@ PAGES = [
     ("history", "viewer", "/actions/MP-1.2/history/", None),
     ("forbidden", "lead.wf", "/actions/MP-1.2/update/", None),
     ("not-found", "viewer", "/actions/NO-SUCH-1/", None),
+    ("password-change", "lead.mp", "/accounts/password_change/", None),
 ]
 
 
