@@ -24,7 +24,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from governance.models import ProgressReport, Review, Risk
 from governance.resources import RiskResource
-from tests.helpers import rejects
+from tests.helpers import record, rejects
 from workstreams import resources, services
 from workstreams.admin import HistoryReadOnlyAdmin
 from workstreams.audit import acting_as
@@ -56,19 +56,6 @@ def form_data(response) -> dict:
         value = form[name].value()
         data[name] = "" if value is None else value
     return data
-
-
-def record(action, by, **fields):
-    """An update as the portal's form sends it."""
-    values = {
-        "action": action,
-        "by": by,
-        "based_on_version": action.version,
-        "status": action.status,
-        "progress_narrative": f"Progress, update {action.updates.count() + 1}.",
-    }
-    values.update(fields)
-    return services.action_update_record(**values)
 
 
 def picture(action) -> tuple:

@@ -72,7 +72,7 @@ def test_readers_see_the_plan_at_a_glance(client, viewer):
 def test_waiting_for_your_decision_links_to_the_decision(client, plan, lead_mp, chair_mp):
     import re
 
-    from tests.workstreams.test_services import record
+    from tests.helpers import record
 
     action = plan.actions.filter(lead_officer=lead_mp, status="on_track").first()
     later = action.current_due_date + datetime.timedelta(days=20)

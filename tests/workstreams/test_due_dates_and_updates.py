@@ -9,7 +9,7 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from tests.workstreams.test_services import record, unchanged
+from tests.helpers import record, unchanged
 from tests.workstreams.test_views import form_data, update_url
 from workstreams import services
 from workstreams.models import DueDateChange

@@ -7,34 +7,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from governance.roles import forget_roles
+from tests.helpers import record, unchanged
 from workstreams import services
-from workstreams.models import Action, ActionUpdate, DueDateChange, Rag
+from workstreams.models import Action, DueDateChange, Rag
 
 pytestmark = pytest.mark.django_db
-
-
-def record(action, by, **fields):
-    """An update as the form sends it, saying something new each time."""
-    values = {
-        "action": action,
-        "by": by,
-        "based_on_version": action.version,
-        "status": action.status,
-        "progress_narrative": f"Progress, update {action.updates.count() + 1}.",
-    }
-    values.update(fields)
-    return services.action_update_record(**values)
-
-
-def unchanged(action):
-    """The action's row and its history, to compare before and after a refused step."""
-    fresh = Action.objects.get(pk=action.pk)
-    return (
-        {f.name: getattr(fresh, f.attname) for f in Action._meta.concrete_fields},
-        fresh.history.count(),
-        ActionUpdate.objects.filter(action=action).count(),
-        DueDateChange.objects.filter(action=action).count(),
-    )
 
 
 def test_an_update_changes_the_action_and_records_who_in_one_go(action_mp, lead_mp):
