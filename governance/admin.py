@@ -1,17 +1,29 @@
 from axes import admin as axes_admin
 from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.response import TemplateResponse
 from import_export.admin import ExportMixin
 
 from workstreams.admin import AppendOnlyAdmin, AuditedAdmin, HistoryReadOnlyAdmin
 
-from . import resources
-from .models import Body, Meeting, Membership, ProgressReport, ReportItem, Review, Risk
+from . import resources, services
+from .models import (
+    Body,
+    Decision,
+    Meeting,
+    Membership,
+    ProgressReport,
+    Reminder,
+    ReportItem,
+    Review,
+    Risk,
+)
 from .services import people_deactivate
 
 
@@ -41,19 +53,45 @@ class MembershipAdmin(AuditedAdmin):
     autocomplete_fields = ["user"]
 
 
+class DecisionInline(admin.TabularInline):
+    model = Decision
+    fk_name = "meeting"
+    extra = 0
+    autocomplete_fields = ["owner"]
+    fields = ["text", "owner", "due_date", "closed_at", "closing_note"]
+
+
 @admin.register(Meeting)
 class MeetingAdmin(AuditedAdmin):
     resource_classes = [resources.MeetingResource]
-    list_display = ["body", "date"]
+    list_display = ["body", "date", "period"]
     list_filter = ["body"]
-    search_fields = ["minutes", "decisions"]
+    search_fields = ["minutes", "decisions__text"]
     date_hierarchy = "date"
+    filter_horizontal = ["attendees"]
+    inlines = [DecisionInline]
+
+
+@admin.register(Decision)
+class DecisionAdmin(HistoryReadOnlyAdmin):
+    list_display = ["text", "meeting", "owner", "due_date", "closed_at"]
+    list_filter = ["meeting__body"]
+    search_fields = ["text", "closing_note"]
+    list_select_related = ["meeting__body", "owner", "closed_at"]
+    autocomplete_fields = ["owner"]
 
 
 class ReportItemInline(admin.TabularInline):
+    """Items change on the report's page, in a draft, through the services."""
+
     model = ReportItem
+    fk_name = "report"
     extra = 0
-    autocomplete_fields = ["owner"]
+    can_delete = False
+    fields = readonly_fields = ["description", "owner", "due_date", "outcome", "carried_from"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 class ReviewInline(admin.TabularInline):
@@ -66,16 +104,79 @@ class ReviewInline(admin.TabularInline):
         return False
 
 
+class StepCommentForm(forms.Form):
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+
+def _workflow_action(step: str, service, description: str, *, needs_comment: bool = False):
+    """An admin action that runs one workflow step on each selected report through the same
+    service as the portal (permission, state and lock included), reporting each refusal."""
+
+    def run(modeladmin, request, queryset):
+        comment = ""
+        if needs_comment:
+            form = StepCommentForm(request.POST if "apply" in request.POST else None)
+            if not form.is_valid():
+                context = {
+                    **modeladmin.admin_site.each_context(request),
+                    "title": description,
+                    "form": form,
+                    "queryset": queryset,
+                    "action": step,
+                    "opts": modeladmin.model._meta,
+                    "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                }
+                return TemplateResponse(request, "admin/governance/report_step.html", context)
+            comment = form.cleaned_data["comment"]
+        for report in queryset:
+            try:
+                kwargs = {"comment": comment} if needs_comment else {}
+                service(report=report, by=request.user, **kwargs)
+            except (PermissionDenied, ValidationError) as error:
+                text = " ".join(getattr(error, "messages", [str(error)]))
+                modeladmin.message_user(request, f"{report}: {text}", messages.ERROR)
+            else:
+                modeladmin.message_user(request, f"{report}: done.", messages.SUCCESS)
+        return None
+
+    run.__name__ = step
+    return admin.action(description=description, permissions=["change"])(run)
+
+
 @admin.register(ProgressReport)
 class ProgressReportAdmin(ExportMixin, HistoryReadOnlyAdmin):
+    """Reports are written on their page in the portal. Here they are read, and moved on
+    only by the workflow's steps (the same services): nothing edits a status directly."""
+
     resource_classes = [resources.ProgressReportResource]
-    list_display = ["__str__", "workstream", "period", "status"]
+    list_display = ["__str__", "workstream", "period", "status", "checksum"]
     list_filter = ["status", "period", "workstream"]
     search_fields = ["working_well", "how_we_know", "worried_about"]
     list_select_related = ["workstream"]
-    # The status moves only through the workflow (submit, endorse, sign off), never by hand.
-    readonly_fields = ["status", "snapshot"]
     inlines = [ReportItemInline, ReviewInline]
+    actions = [
+        _workflow_action("submit", services.report_submit, "Submit the selected reports"),
+        _workflow_action("endorse", services.report_endorse, "Endorse the selected reports"),
+        _workflow_action("sign_off", services.report_sign_off, "Sign off the selected reports"),
+        _workflow_action(
+            "return_to_author",
+            services.report_return,
+            "Return the selected reports to their authors",
+            needs_comment=True,
+        ),
+        _workflow_action(
+            "reopen", services.report_reopen, "Reopen the selected reports", needs_comment=True
+        ),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.opts.concrete_fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ReportItem)
@@ -84,7 +185,34 @@ class ReportItemAdmin(HistoryReadOnlyAdmin):
     list_filter = ["outcome"]
     search_fields = ["description"]
     list_select_related = ["report__workstream", "owner"]
-    autocomplete_fields = ["owner"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Reminder)
+class ReminderAdmin(HistoryReadOnlyAdmin):
+    """What ``send_reminders`` sent, to whom and when: a record, read only."""
+
+    list_display = ["user", "kind", "sent_on", "sent_at"]
+    list_filter = ["kind", "sent_on"]
+    search_fields = ["user__username", "about"]
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Review)

@@ -16,6 +16,7 @@ from workstreams.audit import history_user
 from workstreams.models import (
     GripHistoricalRecords,
     Plan,
+    Versioned,
     Workstream,
     audit_history,
     validate_month_start,
@@ -125,12 +126,21 @@ class Membership(models.Model):
 
 
 class Meeting(models.Model):
+    """A meeting of a body: who came, what it reviewed and decided. Reviews of reports made
+    at it name it; its decisions carry forward, meeting to meeting, until closed."""
+
     body = models.ForeignKey(Body, on_delete=models.PROTECT, related_name="meetings")
     date = models.DateField()
+    period = models.DateField(
+        validators=[validate_month_start],
+        help_text="The month whose reports and exceptions it reviews (its first day).",
+    )
+    attendees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="meetings_attended", blank=True
+    )
     minutes = models.TextField(blank=True)
-    decisions = models.TextField(blank=True)
 
-    history = audit_history()
+    history = audit_history(m2m_fields=[attendees])
 
     class Meta:
         ordering = ["-date", "body"]
@@ -141,9 +151,60 @@ class Meeting(models.Model):
     def __str__(self):
         return f"{self.body} on {self.date:%d %B %Y}"
 
+    def get_absolute_url(self):
+        return reverse("governance:meeting-detail", args=[self.pk])
 
-class ProgressReport(models.Model):
-    """The four-question report of a workstream (or of the whole programme) for a month."""
+
+class Decision(models.Model):
+    """A decision or action agreed at a meeting, carried to each next meeting of the body
+    until it is closed."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.PROTECT, related_name="decisions")
+    text = models.TextField(max_length=2000)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="meeting_decisions",
+        null=True,
+        blank=True,
+    )
+    due_date = models.DateField(null=True, blank=True)
+    closed_at = models.ForeignKey(
+        Meeting,
+        on_delete=models.PROTECT,
+        related_name="closed_decisions",
+        null=True,
+        blank=True,
+        help_text="The meeting that closed it.",
+    )
+    closing_note = models.TextField(blank=True, max_length=2000)
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["meeting__date", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True) | ~Q(closed_at=models.F("meeting")),
+                name="decision_closed_at_a_later_meeting",
+            ),
+        ]
+
+    def __str__(self):
+        return self.text[:80]
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at_id is None
+
+
+class ProgressReport(Versioned):
+    """The four-question report of a workstream (or of the whole programme) for a month.
+
+    Its status moves only through the workflow services (submit, endorse, sign off, return,
+    reopen). At sign-off ``snapshot`` keeps what the report showed (its answers, items,
+    action statuses, indicator values and risks) and ``checksum`` seals it.
+    """
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -168,8 +229,16 @@ class ProgressReport(models.Model):
     snapshot = models.JSONField(
         default=dict,
         blank=True,
-        help_text="What the report showed when signed off (action statuses), kept as it was.",
+        editable=False,
+        help_text="What the report showed when signed off, kept as it was.",
     )
+    checksum = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="SHA-256 of the signed-off snapshot: a printed copy shows it too.",
+    )
+    signed_off_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -194,6 +263,13 @@ class ProgressReport(models.Model):
                 condition=Q(status__in=["draft", "submitted", "endorsed", "signed_off"]),
                 name="report_status_valid",
             ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status="signed_off", signed_off_at__isnull=False) & ~Q(checksum="")
+                )
+                | (~Q(status="signed_off") & Q(signed_off_at__isnull=True, checksum="")),
+                name="report_signed_off_is_sealed",
+            ),
         ]
 
     def __str__(self):
@@ -201,7 +277,11 @@ class ProgressReport(models.Model):
         return f"{subject} report, {self.period:%B %Y}"
 
     def get_absolute_url(self):
-        return reverse("admin:governance_progressreport_change", args=[self.pk])
+        return reverse("governance:report-detail", args=[self.pk])
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.status == self.Status.SIGNED_OFF
 
     def clean(self):
         if self.workstream_id and self.plan_id and self.workstream.plan_id != self.plan_id:
@@ -212,11 +292,27 @@ class ReportItem(models.Model):
     """One line of "What needs to happen, and by when?", followed up next month."""
 
     class Outcome(models.TextChoices):
-        PENDING = "pending", "Not yet due"
+        PENDING = "pending", "Still to happen"
         DONE = "done", "Happened"
         NOT_DONE = "not_done", "Did not happen"
 
-    report = models.ForeignKey(ProgressReport, on_delete=models.CASCADE, related_name="items")
+    report = models.ForeignKey(ProgressReport, on_delete=models.PROTECT, related_name="items")
+    carried_from = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        related_name="carried_to",
+        null=True,
+        blank=True,
+        help_text="Last period's item this one follows up, so nothing said is dropped.",
+    )
+    action = models.ForeignKey(
+        "workstreams.Action",
+        on_delete=models.PROTECT,
+        related_name="report_items",
+        null=True,
+        blank=True,
+        help_text="The tracked action this item became.",
+    )
     description = models.TextField()
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="report_items"
@@ -231,6 +327,36 @@ class ReportItem(models.Model):
 
     def __str__(self):
         return f"{self.description[:60]} (by {self.due_date:%d %b %Y})"
+
+
+class Reminder(models.Model):
+    """A reminder e-mailed to someone (``send_reminders``): kept so nobody gets the same
+    reminder twice in one day."""
+
+    class Kind(models.TextChoices):
+        UPDATES = "updates", "Actions waiting for this month's update"
+        REVIEWS = "reviews", "Reports waiting for your review"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reminders"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    sent_on = models.DateField()
+    sent_at = models.DateTimeField(default=timezone.now)
+    about = models.TextField(help_text="What the reminder listed.")
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind", "sent_on"], name="reminder_once_a_day_per_kind"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.user} on {self.sent_on:%d %B %Y}"
 
 
 class Review(models.Model):

@@ -44,7 +44,7 @@ class MeetingResource(GripResource):
     class Meta:
         model = Meeting
         import_id_fields = ["body", "date"]
-        fields = ["body", "date", "minutes", "decisions"]
+        fields = ["body", "date", "period", "minutes"]
         clean_model_instances = True
         skip_unchanged = True
         report_skipped = True

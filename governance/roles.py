@@ -18,7 +18,8 @@ class Roles:
     sits_on_programme_board: bool
     chaired_workstream_ids: frozenset[int]
     task_group_workstream_ids: frozenset[int]
-    leads_actions: bool
+    # Workstreams of the live plan in which they lead at least one action.
+    led_workstream_ids: frozenset[int]
     user_id: int | None = None
     is_superuser: bool = False
 
@@ -51,8 +52,29 @@ class Roles:
     def chairs(self, action: Action) -> bool:
         return action.workstream_id in self.chaired_workstream_ids
 
+    @property
+    def leads_actions(self) -> bool:
+        return bool(self.led_workstream_ids)
 
-NO_ROLES = Roles(False, False, False, frozenset(), frozenset(), False)
+    # Four-question reports (DESIGN.md, "Who may do what"): a workstream's report is drafted
+    # by its lead officers, its task group's chair and members, or the programme office; the
+    # programme-wide report by the programme office. The task group chair endorses, the
+    # programme board chair signs off, the programme office reopens.
+    def may_draft_report(self, workstream_id: int | None) -> bool:
+        if self.is_programme_office or self.is_superuser:
+            return True
+        return workstream_id is not None and workstream_id in (
+            self.led_workstream_ids | self.task_group_workstream_ids
+        )
+
+    def may_endorse_report(self, workstream_id: int | None) -> bool:
+        return workstream_id is not None and workstream_id in self.chaired_workstream_ids
+
+    def may_sign_off_report(self) -> bool:
+        return self.chairs_programme_board
+
+
+NO_ROLES = Roles(False, False, False, frozenset(), frozenset(), frozenset())
 
 
 def roles_of(user) -> Roles:
@@ -77,9 +99,11 @@ def roles_of(user) -> Roles:
             ws for role, ws in task_groups if role == Membership.Role.CHAIR
         ),
         task_group_workstream_ids=frozenset(ws for _, ws in task_groups),
-        leads_actions=Action.objects.filter(
-            lead_officer=user, plan__status=Plan.Status.LIVE
-        ).exists(),
+        led_workstream_ids=frozenset(
+            Action.objects.filter(lead_officer=user, plan__status=Plan.Status.LIVE)
+            .values_list("workstream_id", flat=True)
+            .distinct()
+        ),
         user_id=user.pk,
         is_superuser=user.is_superuser,
     )

@@ -37,3 +37,30 @@ rules.add_perm("workstreams.decide_due_date", is_signed_in & chairs_action_task_
 rules.add_perm("workstreams.accept_evidence", is_signed_in & chairs_action_task_group)
 rules.add_perm("workstreams.add_action", is_signed_in & is_programme_office)
 rules.add_perm("workstreams.import_plan", is_signed_in & is_programme_office)
+
+
+# --- Four-question reports: asked with the report (or, to start one, with its workstream;
+# None for the programme-wide report). The report's state is the services' to check.
+def _workstream_id(subject):
+    return getattr(subject, "workstream_id", getattr(subject, "pk", None))
+
+
+@rules.predicate
+def may_draft_report(user, subject):
+    return roles_of(user).may_draft_report(_workstream_id(subject))
+
+
+@rules.predicate
+def chairs_report_task_group(user, report):
+    return report is not None and roles_of(user).may_endorse_report(report.workstream_id)
+
+
+@rules.predicate
+def chairs_programme_board(user):
+    return roles_of(user).may_sign_off_report()
+
+
+rules.add_perm("governance.draft_report", is_signed_in & may_draft_report)
+rules.add_perm("governance.endorse_report", is_signed_in & chairs_report_task_group)
+rules.add_perm("governance.sign_off_report", is_signed_in & chairs_programme_board)
+rules.add_perm("governance.reopen_report", is_signed_in & is_programme_office)

@@ -1,13 +1,31 @@
 """Reads that need to know who sits where: what a user may update, what waits for them."""
 
 import datetime
+import hashlib
+import json
 from dataclasses import dataclass, field
 
+from django.db.models import F
 from django.utils import timezone
 
 from workstreams import selectors as delivery
-from workstreams.models import OPEN_STATUSES, Attention, Plan, month_start
+from workstreams.audit import display_name
+from workstreams.models import (
+    OPEN_STATUSES,
+    ActionStatus,
+    ActionUpdate,
+    Attention,
+    DueDateChange,
+    Indicator,
+    IndicatorValue,
+    Plan,
+    Rag,
+    Workstream,
+    month_start,
+)
+from workstreams.templatetags.grip import measure
 
+from .models import ProgressReport, ReportItem, Risk
 from .roles import roles_of
 
 # A list on My work shows this many rows; the rest are a click away on the action list.
@@ -99,3 +117,213 @@ def my_work(user, plan: Plan, today: datetime.date | None = None) -> MyWork:
             plan, today, plan.workstreams.filter(pk__in=roles.chaired_workstream_ids)
         )
     return work
+
+
+# --- Four-question reports -----------------------------------------------------------------
+
+
+def period_end(period: datetime.date) -> datetime.date:
+    """The last day of the month ``period`` starts."""
+    return (period + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
+
+
+def report_day(period: datetime.date, today: datetime.date | None = None) -> datetime.date:
+    """The day a report for ``period`` judges BRAG and overdue on: the period's end, or today
+    while the period is still running."""
+    return min(period_end(period), today or timezone.localdate())
+
+
+def report_actions(plan: Plan, workstream: Workstream | None):
+    """The actions a report covers: its workstream's, or the whole plan's."""
+    actions = plan.actions.all()
+    return actions.filter(workstream=workstream) if workstream else actions
+
+
+def report_indicators(plan: Plan, workstream: Workstream | None):
+    indicators = Indicator.objects.filter(plan=plan).select_related("workstream")
+    return indicators.filter(workstream=workstream) if workstream else indicators
+
+
+def report_risks(plan: Plan, workstream: Workstream | None):
+    risks = Risk.objects.filter(plan=plan, status=Risk.Status.OPEN).select_related(
+        "owner", "workstream"
+    )
+    risks = risks.filter(workstream=workstream) if workstream else risks
+    return sorted(risks, key=lambda risk: (-risk.score, risk.title))
+
+
+def _values_in(indicators, period: datetime.date) -> list[tuple]:
+    values = {
+        value.indicator_id: value
+        for value in IndicatorValue.objects.filter(indicator__in=indicators, period=period)
+    }
+    return [(indicator, values.get(indicator.pk)) for indicator in indicators]
+
+
+def _lines(lines: list[str], none: str) -> str:
+    return "\n".join(f"- {line}" for line in lines) if lines else none
+
+
+def report_prefill(plan: Plan, workstream: Workstream | None, period: datetime.date) -> dict:
+    """A draft's answers to the first three questions, from the data, for its author to edit.
+
+    - What's working well: actions completed or turned on track this period;
+    - How do we know: the period's indicator values against target, and evidence of impact
+      accepted this period;
+    - What are we worried about: actions off track (overdue or slipping included) at the
+      report's day, indicators off target and open risks.
+    """
+    day = report_day(period)
+    start, end = period, period_end(period)
+    actions = report_actions(plan, workstream)
+    # Each action's statuses in order, up to the period's end: what it became this period,
+    # against what it was before.
+    history: dict[int, list] = {}
+    updates = (
+        ActionUpdate.objects.filter(action__in=actions, period__lte=period)
+        .select_related("action")
+        .order_by("created_at")
+    )
+    for update in updates:
+        history.setdefault(update.action_id, []).append(update)
+    working_well = []
+    for entries in sorted(history.values(), key=lambda e: e[-1].action.reference):
+        latest = entries[-1]
+        if latest.period != period:
+            continue
+        before = [u.status for u in entries if u.period < period]
+        was = before[-1] if before else None
+        if latest.status in (ActionStatus.COMPLETE, ActionStatus.ON_TRACK) and was != latest.status:
+            done = "completed" if latest.status == ActionStatus.COMPLETE else "now on track"
+            working_well.append(f"{latest.action.reference} {latest.action.title}: {done}.")
+
+    how_we_know = []
+    indicators = list(report_indicators(plan, workstream))
+    for indicator, value in _values_in(indicators, period):
+        if value is not None:
+            how_we_know.append(
+                f"{indicator.name}: {measure(value.value, indicator)} against a target of "
+                f"{measure(indicator.target, indicator)} ({Rag(value.rag).label.lower()})."
+            )
+    accepted = actions.filter(evidence_accepted_at__date__range=(start, end)).order_by("reference")
+    for action in accepted:
+        how_we_know.append(f"{action.reference}: {action.evidence_of_impact}")
+
+    worried = []
+    slipped = set(
+        DueDateChange.objects.filter(
+            action__in=actions,
+            decision=DueDateChange.Decision.APPROVED,
+            decided_at__date__range=(start, end),
+            to_date__gt=F("from_date"),
+        ).values_list("action_id", flat=True)
+    )
+    for action in actions.with_rag(day).order_by("rag_rank", "reference"):
+        if action.rag_code == Rag.RED:
+            why = "overdue" if action.overdue else "off track"
+            worried.append(f"{action.reference} {action.title}: {why}.")
+        elif action.pk in slipped:
+            worried.append(f"{action.reference} {action.title}: its due date slipped.")
+    for indicator, value in _values_in(indicators, period):
+        if value is not None and value.rag != Rag.GREEN:
+            worried.append(
+                f"{indicator.name} is {measure(value.value, indicator)}, short of its target "
+                f"of {measure(indicator.target, indicator)}."
+            )
+    for risk in report_risks(plan, workstream):
+        worried.append(f"Risk: {risk.title} (score {risk.score}).")
+    return {
+        "working_well": _lines(working_well, ""),
+        "how_we_know": _lines(how_we_know, ""),
+        "worried_about": _lines(worried, ""),
+    }
+
+
+def open_items_before(plan: Plan, workstream: Workstream | None, period: datetime.date):
+    """Last period's "what needs to happen" items not yet settled: the next report shows each
+    of them, so nothing said to the board is silently dropped."""
+    previous = (
+        ProgressReport.objects.filter(plan=plan, workstream=workstream, period__lt=period)
+        .order_by("-period")
+        .first()
+    )
+    if previous is None:
+        return ReportItem.objects.none()
+    return previous.items.filter(
+        outcome=ReportItem.Outcome.PENDING, carried_to__isnull=True
+    ).select_related("owner")
+
+
+def report_snapshot(report: ProgressReport) -> dict:
+    """What a report shows, as plain data: its answers and items, and the action statuses,
+    indicator values and risks it reported on, judged on the report's day. Written at
+    sign-off; a signed-off report's page reads this, never the live rows."""
+    day = report_day(report.period)
+    actions = delivery.action_rows(report_actions(report.plan, report.workstream), day)
+    indicators = list(report_indicators(report.plan, report.workstream))
+    return {
+        "report": {
+            "plan": report.plan.title,
+            "workstream": report.workstream.name if report.workstream_id else "Programme",
+            "workstream_code": report.workstream.code if report.workstream_id else "",
+            "period": report.period.isoformat(),
+            "judged_on": day.isoformat(),
+        },
+        "answers": {
+            "working_well": report.working_well,
+            "how_we_know": report.how_we_know,
+            "worried_about": report.worried_about,
+        },
+        "items": [
+            {
+                "description": item.description,
+                "owner": display_name(item.owner),
+                "due_date": item.due_date.isoformat(),
+                "outcome": item.get_outcome_display(),
+                "carried": item.carried_from_id is not None,
+            }
+            for item in report.items.select_related("owner").order_by("due_date", "pk")
+        ],
+        "actions": [
+            {
+                "reference": action.reference,
+                "title": action.title,
+                "lead_officer": display_name(action.lead_officer) if action.lead_officer else "",
+                "due_date": action.current_due.isoformat(),
+                "rag": action.rag_code,
+                "status": Rag(action.rag_code).label + (": overdue" if action.overdue else ""),
+                "slips": action.slip_count,
+            }
+            for action in actions.order_by("rag_rank", "reference")
+        ],
+        "indicators": [
+            {
+                "code": indicator.code,
+                "name": indicator.name,
+                "target": measure(indicator.target, indicator),
+                "value": measure(value.value, indicator) if value else "",
+                "rag": value.rag if value else "",
+                "rag_label": Rag(value.rag).label if value else "No value this period",
+            }
+            for indicator, value in _values_in(indicators, report.period)
+        ],
+        "risks": [
+            {
+                "title": risk.title,
+                "owner": display_name(risk.owner),
+                "likelihood": risk.likelihood,
+                "impact": risk.impact,
+                "score": risk.score,
+                "escalated": risk.escalated,
+                "mitigation": risk.mitigation,
+            }
+            for risk in report_risks(report.plan, report.workstream)
+        ],
+    }
+
+
+def snapshot_checksum(snapshot: dict) -> str:
+    """SHA-256 of the snapshot written canonically (sorted keys, no spaces): the same content
+    always gives the same checksum, on the page and on paper."""
+    canonical = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -1,16 +1,20 @@
 """Writes to the governance structure. Each public function is one transaction."""
 
+import datetime
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from workstreams import services as delivery_services
 from workstreams.audit import acting_as
-from workstreams.models import Plan
-from workstreams.services import create_if_missing
+from workstreams.models import Action, Plan, Workstream, month_start
+from workstreams.services import create_if_missing, recorded_as_by
 
-from .models import Body, Membership
+from . import selectors
+from .models import Body, Membership, ProgressReport, ReportItem, Review
 from .roles import PROGRAMME_OFFICE_GROUP
 
 GROUPS = (PROGRAMME_OFFICE_GROUP,)
@@ -114,3 +118,272 @@ def people_deactivate(*, people, by) -> list:
                 person.save(update_fields=["is_active"])
                 done.append(person)
     return done
+
+
+# --- Four-question reports -----------------------------------------------------------------
+# Each step is one transaction that locks the report's row, so two reviewers acting at once
+# cannot both succeed, checks the actor's permission and the report's state, and records
+# an append-only Review. Nothing else moves a report's status.
+
+
+class ReportChangedSinceOpened(Exception):
+    """Someone changed the report after this user opened it; nothing was saved."""
+
+    def __init__(self, report: ProgressReport):
+        self.report = report
+        super().__init__(f"{report} changed since it was opened")
+
+
+def _lock_report(report: ProgressReport) -> ProgressReport:
+    return (
+        ProgressReport.objects.select_for_update()
+        .select_related("plan", "workstream")
+        .get(pk=report.pk)
+    )
+
+
+def _require(by, permission: str, subject, message: str) -> None:
+    if not by.has_perm(permission, subject):
+        raise PermissionDenied(message)
+
+
+def _require_state(report: ProgressReport, *states, doing: str) -> None:
+    if report.status not in states:
+        raise ValidationError(
+            f"This report is {report.get_status_display().lower()}, so it cannot be {doing}."
+        )
+
+
+def _review(report, *, step, by, comment="", meeting=None) -> Review:
+    if meeting is not None and meeting.period != report.period:
+        raise ValidationError("That meeting reviews another month's reports.")
+    review = Review(report=report, step=step, by=by, comment=comment, meeting=meeting)
+    review.full_clean()
+    review.save()
+    return review
+
+
+@recorded_as_by
+def report_start(
+    *, by, plan: Plan, period: datetime.date, workstream: Workstream | None = None
+) -> ProgressReport:
+    """Start the period's report of a workstream (or the programme-wide report), pre-filled
+    from the data, with last period's open "what needs to happen" items carried over."""
+    _require(
+        by,
+        "governance.draft_report",
+        workstream,
+        "Only the workstream's lead officers, its task group or the programme office start "
+        "its report; the programme office starts the programme-wide report.",
+    )
+    if workstream is not None and workstream.plan_id != plan.pk:
+        raise ValidationError("That workstream belongs to another plan.")
+    period = month_start(period)
+    exists = ProgressReport.objects.filter(plan=plan, workstream=workstream, period=period)
+    if exists.exists():
+        raise ValidationError(f"The {period:%B %Y} report has already been started.")
+    report = ProgressReport(
+        plan=plan,
+        workstream=workstream,
+        period=period,
+        created_by=by,
+        **selectors.report_prefill(plan, workstream, period),
+    )
+    report.full_clean()
+    report.save()
+    for item in selectors.open_items_before(plan, workstream, period):
+        carried = ReportItem(
+            report=report,
+            description=item.description,
+            owner=item.owner,
+            due_date=item.due_date,
+            carried_from=item,
+        )
+        carried.full_clean()
+        carried.save()
+    return report
+
+
+def _lock_draft(report: ProgressReport, by, based_on_version: int | None) -> ProgressReport:
+    report = _lock_report(report)
+    _require(by, "governance.draft_report", report, "You may not change this report.")
+    _require_state(report, ProgressReport.Status.DRAFT, doing="changed")
+    if based_on_version is not None and report.version != based_on_version:
+        raise ReportChangedSinceOpened(report)
+    return report
+
+
+@recorded_as_by
+def report_edit(
+    *,
+    report: ProgressReport,
+    by,
+    based_on_version: int,
+    working_well: str,
+    how_we_know: str,
+    worried_about: str,
+) -> ProgressReport:
+    """Change a draft's answers. Refused once submitted, and when someone saved the report
+    after ``based_on_version``."""
+    report = _lock_draft(report, by, based_on_version)
+    report.working_well, report.how_we_know = working_well, how_we_know
+    report.worried_about = worried_about
+    report.full_clean()
+    report.save()
+    return report
+
+
+@recorded_as_by
+def report_item_add(
+    *, report: ProgressReport, by, description: str, owner, due_date: datetime.date
+) -> ReportItem:
+    """Add a line to "What needs to happen, and by when?" of a draft."""
+    report = _lock_draft(report, by, None)
+    item = ReportItem(report=report, description=description, owner=owner, due_date=due_date)
+    item.full_clean()
+    item.save()
+    report.save()  # a new version: a form opened before this item cannot save over it
+    return item
+
+
+@recorded_as_by
+def report_item_settle(*, item: ReportItem, by, outcome: str) -> ReportItem:
+    """Say whether an item happened (in the draft it belongs to)."""
+    report = _lock_draft(item.report, by, None)
+    item = ReportItem.objects.select_for_update().get(pk=item.pk)
+    item.outcome = outcome
+    item.full_clean()
+    item.save()
+    report.save()
+    return item
+
+
+@recorded_as_by
+def report_item_remove(*, item: ReportItem, by) -> None:
+    """Take a line the author added out of a draft. A line carried from last period stays:
+    it is settled (happened or not), never dropped."""
+    report = _lock_draft(item.report, by, None)
+    if item.carried_from_id is not None:
+        raise ValidationError(
+            "A line carried from last period cannot be removed: say whether it happened."
+        )
+    ReportItem.objects.filter(pk=item.pk).get().delete()
+    report.save()
+
+
+@recorded_as_by
+def report_item_to_action(*, item: ReportItem, by, reference: str, priority=None) -> Action:
+    """Make an item a tracked action of the report's workstream (the programme office adds
+    actions), led by the item's owner and due when the item is."""
+    item = ReportItem.objects.select_for_update().select_related("report").get(pk=item.pk)
+    report = item.report
+    if report.workstream_id is None:
+        raise ValidationError("Only a workstream report's items become that workstream's actions.")
+    if item.action_id is not None:
+        raise ValidationError(f"This item is already tracked as {item.action.reference}.")
+    action = delivery_services.action_create(
+        by=by,
+        plan=report.plan,
+        workstream=report.workstream,
+        reference=reference,
+        title=item.description[:200],
+        description=item.description,
+        lead_officer=item.owner,
+        due_date=item.due_date,
+        priority=priority,
+    )
+    item.action = action
+    item.save()
+    return action
+
+
+@recorded_as_by
+def report_submit(*, report: ProgressReport, by, comment: str = "", meeting=None) -> Review:
+    """The author sends the draft for endorsement (a programme-wide report, which has no task
+    group, goes straight to the programme board chair)."""
+    report = _lock_report(report)
+    _require(by, "governance.draft_report", report, "You may not submit this report.")
+    _require_state(report, ProgressReport.Status.DRAFT, doing="submitted")
+    for question in ("working_well", "how_we_know", "worried_about"):
+        if not getattr(report, question).strip():
+            label = ProgressReport._meta.get_field(question).verbose_name
+            raise ValidationError(f"Answer “{label}” before submitting the report.")
+    report.status = ProgressReport.Status.SUBMITTED
+    report.save()
+    return _review(report, step=Review.Step.SUBMIT, by=by, comment=comment, meeting=meeting)
+
+
+@recorded_as_by
+def report_endorse(*, report: ProgressReport, by, comment: str = "", meeting=None) -> Review:
+    """The workstream's task group chair endorses a submitted report for the board."""
+    report = _lock_report(report)
+    _require(
+        by,
+        "governance.endorse_report",
+        report,
+        "Only the workstream's task group chair endorses its report.",
+    )
+    _require_state(report, ProgressReport.Status.SUBMITTED, doing="endorsed")
+    report.status = ProgressReport.Status.ENDORSED
+    report.save()
+    return _review(report, step=Review.Step.ENDORSE, by=by, comment=comment, meeting=meeting)
+
+
+@recorded_as_by
+def report_sign_off(*, report: ProgressReport, by, comment: str = "", meeting=None) -> Review:
+    """The programme board chair signs the report off: it is frozen as it stands, with what
+    it reported on (actions, indicators, risks) written into its snapshot and sealed by a
+    checksum."""
+    report = _lock_report(report)
+    _require(
+        by,
+        "governance.sign_off_report",
+        report,
+        "Only the programme board chair signs reports off.",
+    )
+    ready = (
+        ProgressReport.Status.ENDORSED if report.workstream_id else ProgressReport.Status.SUBMITTED
+    )
+    _require_state(report, ready, doing="signed off")
+    report.snapshot = selectors.report_snapshot(report)
+    report.checksum = selectors.snapshot_checksum(report.snapshot)
+    report.signed_off_at = timezone.now()
+    report.status = ProgressReport.Status.SIGNED_OFF
+    report.full_clean()
+    report.save()
+    return _review(report, step=Review.Step.SIGN_OFF, by=by, comment=comment, meeting=meeting)
+
+
+@recorded_as_by
+def report_return(*, report: ProgressReport, by, comment: str, meeting=None) -> Review:
+    """A reviewer sends the report back to its author with a comment: the task group chair a
+    submitted one, the programme board chair an endorsed one (or a submitted programme-wide
+    one)."""
+    report = _lock_report(report)
+    _require_state(
+        report, ProgressReport.Status.SUBMITTED, ProgressReport.Status.ENDORSED, doing="returned"
+    )
+    chairs_turn = report.status == ProgressReport.Status.SUBMITTED and report.workstream_id
+    permission = "governance.endorse_report" if chairs_turn else "governance.sign_off_report"
+    _require(by, permission, report, "You may not return this report.")
+    if not comment.strip():
+        raise ValidationError("Say what needs to change before the report comes back.")
+    report.status = ProgressReport.Status.DRAFT
+    report.save()
+    return _review(report, step=Review.Step.RETURN, by=by, comment=comment, meeting=meeting)
+
+
+@recorded_as_by
+def report_reopen(*, report: ProgressReport, by, comment: str) -> Review:
+    """The programme office reopens a signed-off report, with a reason. The signed-off
+    content stays in the report's history (with its checksum) and the reviews."""
+    report = _lock_report(report)
+    _require(by, "governance.reopen_report", report, "Only the programme office reopens reports.")
+    _require_state(report, ProgressReport.Status.SIGNED_OFF, doing="reopened")
+    if not comment.strip():
+        raise ValidationError("Say why the signed-off report is reopened.")
+    report.status = ProgressReport.Status.DRAFT
+    report.snapshot, report.checksum, report.signed_off_at = {}, "", None
+    report.full_clean()
+    report.save()
+    return _review(report, step=Review.Step.REOPEN, by=by, comment=comment)

@@ -49,4 +49,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz/", views.healthz, name="healthz"),
     path("", include("workstreams.urls")),
+    path("", include("governance.urls")),
 ]

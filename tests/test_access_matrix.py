@@ -38,7 +38,16 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from simple_history.exceptions import NotHistoricalModelError
 from simple_history.utils import get_history_manager_for_model
 
-from governance.models import Body, Meeting, ProgressReport, ReportItem, Review, Risk
+from governance.models import (
+    Body,
+    Decision,
+    Meeting,
+    ProgressReport,
+    Reminder,
+    ReportItem,
+    Review,
+    Risk,
+)
 from workstreams import services
 from workstreams.models import Action, ActionStatus, Plan
 
@@ -337,6 +346,18 @@ SIGN_IN_RECORDS = {
     "add":                      ((FORBIDDEN, FORBIDDEN),  (FORBIDDEN, FORBIDDEN)),
     "action cleanup_expired_attempts": ((NOT_ASKED, SAVES), (NOT_ASKED, NOT_OFFERED)),
 }
+# Reports are written on their page in the portal; in the admin they are read and moved on
+# only by the workflow's steps, through the same services (which refuse what the state or
+# the person does not allow: the list again, nothing done).
+REPORTS = {
+    **APPEND_ONLY,
+    "change":                   ((SHOWN, SAVES),          (SHOWN, FORBIDDEN)),
+    "action submit":            ((NOT_ASKED, SAVES),      (NOT_ASKED, NOT_OFFERED)),
+    "action endorse":           ((NOT_ASKED, SAVES),      (NOT_ASKED, NOT_OFFERED)),
+    "action sign_off":          ((NOT_ASKED, SAVES),      (NOT_ASKED, NOT_OFFERED)),
+    "action return_to_author":  ((NOT_ASKED, SHOWN),      (NOT_ASKED, NOT_OFFERED)),
+    "action reopen":            ((NOT_ASKED, SHOWN),      (NOT_ASKED, NOT_OFFERED)),
+}
 # fmt: on
 
 ADMIN_MODELS = {
@@ -358,8 +379,10 @@ ADMIN_MODELS = {
     "governance.body": EDITABLE,
     "governance.membership": EDITABLE,
     "governance.meeting": EDITABLE,
-    "governance.progressreport": EDITABLE,
-    "governance.reportitem": EDITABLE,
+    "governance.decision": EDITABLE,
+    "governance.progressreport": REPORTS,
+    "governance.reportitem": APPEND_ONLY,
+    "governance.reminder": APPEND_ONLY,
     "governance.review": APPEND_ONLY,
     "governance.risk": EDITABLE,
     "axes.accessattempt": SIGN_IN_RECORDS,
@@ -625,7 +648,15 @@ def make_records(users, plan):
         due_date_reason="Training provider cancelled.",
     )
     mp = plan.workstreams.get(code="MP")
-    Meeting.objects.create(body=Body.objects.get(workstream=mp), date=REFERENCE_DAY.date())
+    meeting = Meeting.objects.create(
+        body=Body.objects.get(workstream=mp),
+        date=REFERENCE_DAY.date(),
+        period=REFERENCE_DAY.date().replace(day=1),
+    )
+    Decision.objects.create(meeting=meeting, text="Audit supervision.", owner=users["sro.mp"])
+    Reminder.objects.create(
+        user=users["lead.mp"], kind=Reminder.Kind.UPDATES, sent_on=REFERENCE_DAY.date(), about="-"
+    )
     report = ProgressReport.objects.create(
         plan=plan,
         workstream=mp,

@@ -48,7 +48,16 @@ def governance_records(plan, chair_mp, lead_mp, board_chair):
     """One of each record the reference plan does not hold (its meetings, reports, risks)."""
     import datetime
 
-    from governance.models import Body, Meeting, ProgressReport, ReportItem, Review, Risk
+    from governance.models import (
+        Body,
+        Decision,
+        Meeting,
+        ProgressReport,
+        Reminder,
+        ReportItem,
+        Review,
+        Risk,
+    )
     from workstreams.audit import acting_as
     from workstreams.models import ActionUpdate, DueDateChange
 
@@ -70,7 +79,9 @@ def governance_records(plan, chair_mp, lead_mp, board_chair):
             requested_by=lead_mp,
         )
         meeting = Meeting.objects.create(
-            body=Body.objects.get(workstream=workstream), date=datetime.date(2018, 11, 20)
+            body=Body.objects.get(workstream=workstream),
+            date=datetime.date(2018, 11, 20),
+            period=datetime.date(2018, 11, 1),
         )
         report = ProgressReport.objects.create(
             plan=plan, workstream=workstream, period=datetime.date(2018, 11, 1), created_by=lead_mp
@@ -89,6 +100,10 @@ def governance_records(plan, chair_mp, lead_mp, board_chair):
             owner=chair_mp,
             likelihood=4,
             impact=4,
+        )
+        Decision.objects.create(meeting=meeting, text="Audit supervision monthly.", owner=lead_mp)
+        Reminder.objects.create(
+            user=lead_mp, kind=Reminder.Kind.UPDATES, sent_on=datetime.date(2018, 11, 20), about="x"
         )
 
 

@@ -48,6 +48,36 @@ def validate_month_start(value: datetime.date) -> None:
         raise ValidationError("A period is a month: give its first day (e.g. 2018-11-01).")
 
 
+class Versioned(models.Model):
+    """Optimistic locking: a save must name the version it was based on (see the services).
+
+    Every save is a new version, whoever saves (a form, the admin, an import), so a form
+    opened on an older version cannot overwrite it unseen. Counted on from the stored
+    version, never from the one this copy carries: a copy rebuilt from an older history row
+    must not send the version back (docs/decisions/0006).
+    """
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        stored = None
+        if self.pk is not None:
+            stored = (
+                type(self)
+                ._base_manager.filter(pk=self.pk)
+                .values_list("version", flat=True)
+                .first()
+            )
+        if stored is not None:
+            self.version = max(self.version, stored) + 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
+        super().save(*args, **kwargs)
+
+
 # --- Plan ----------------------------------------------------------------------------------
 
 
@@ -372,7 +402,7 @@ class ActionManager(models.Manager.from_queryset(ActionQuerySet)):
         return self.get(plan__title=plan_title, reference=reference)
 
 
-class Action(models.Model):
+class Action(Versioned):
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="actions")
     workstream = models.ForeignKey(Workstream, on_delete=models.PROTECT, related_name="actions")
     priority = models.ForeignKey(
@@ -408,9 +438,6 @@ class Action(models.Model):
         help_text="The task group chair who accepted the evidence of impact.",
     )
     findings = models.ManyToManyField(Finding, related_name="actions", blank=True)
-    # Optimistic locking: a save must name the version it was based on (see services).
-    version = models.PositiveIntegerField(default=1, editable=False)
-
     history = audit_history(m2m_fields=[findings])
     objects = ActionManager()
 
@@ -438,22 +465,6 @@ class Action(models.Model):
 
     def __str__(self):
         return f"{self.reference}: {self.title}"
-
-    def save(self, *args, **kwargs):
-        # Optimistic locking: every save is a new version, whoever saves (update form, admin,
-        # import), so a form opened on an older version cannot overwrite it unseen. Counted on
-        # from the stored version, never from the one this copy carries: a copy rebuilt from
-        # an older history row must not send the version back (docs/decisions/0006).
-        stored = None
-        if self.pk is not None:
-            stored = (
-                Action._base_manager.filter(pk=self.pk).values_list("version", flat=True).first()
-            )
-        if stored is not None:
-            self.version = max(self.version, stored) + 1
-            if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
-        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("workstreams:action-detail", args=[self.reference])

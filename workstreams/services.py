@@ -265,7 +265,7 @@ def set_outcome(action: Action, *, status: str, evidence_of_impact: str) -> None
         action.evidence_accepted_at = action.evidence_accepted_by = None
 
 
-def _recorded_as_by(function):
+def recorded_as_by(function):
     """Run a service in one transaction, with ``by`` recorded as the author in the history."""
 
     @functools.wraps(function)
@@ -319,7 +319,7 @@ def link_findings(action: Action, findings) -> bool:
     return True
 
 
-@_recorded_as_by
+@recorded_as_by
 def action_plan_change(
     *, action: Action, by, based_on_version: int, findings=None, **fields
 ) -> Action:
@@ -344,7 +344,7 @@ def action_plan_change(
     return action
 
 
-@_recorded_as_by
+@recorded_as_by
 def action_create(
     *,
     by,
@@ -380,7 +380,7 @@ def action_create(
     return action
 
 
-@_recorded_as_by
+@recorded_as_by
 def action_update_record(
     *,
     action: Action,
@@ -508,7 +508,7 @@ def _require_new_words(action: Action, progress_narrative: str) -> None:
         )
 
 
-@_recorded_as_by
+@recorded_as_by
 def due_date_change_decide(
     *, change: DueDateChange, by, approve: bool, comment: str = ""
 ) -> DueDateChange:
@@ -540,7 +540,7 @@ def due_date_change_decide(
     return change
 
 
-@_recorded_as_by
+@recorded_as_by
 def action_evidence_accept(*, action: Action, by, based_on_version: int) -> Action:
     """The task group chair accepts a complete action's evidence of impact: it turns blue."""
     action = _lock_for_change(action, by, based_on_version, "workstreams.accept_evidence")
