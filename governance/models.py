@@ -264,9 +264,7 @@ class ProgressReport(Versioned):
                 name="report_status_valid",
             ),
             models.CheckConstraint(
-                condition=(
-                    Q(status="signed_off", signed_off_at__isnull=False) & ~Q(checksum="")
-                )
+                condition=(Q(status="signed_off", signed_off_at__isnull=False) & ~Q(checksum=""))
                 | (~Q(status="signed_off") & Q(signed_off_at__isnull=True, checksum="")),
                 name="report_signed_off_is_sealed",
             ),
