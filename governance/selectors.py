@@ -12,8 +12,8 @@ from workstreams import selectors as delivery
 from workstreams.audit import display_name
 from workstreams.models import (
     OPEN_STATUSES,
+    Action,
     ActionStatus,
-    ActionUpdate,
     Attention,
     DueDateChange,
     Indicator,
@@ -164,6 +164,18 @@ def _lines(lines: list[str], none: str) -> str:
     return "\n".join(f"- {line}" for line in lines) if lines else none
 
 
+def _statuses_as_of(actions, day: datetime.date) -> dict[int, str]:
+    """Each action's status at the start of ``day`` (before anything recorded that day),
+    read from its history."""
+    moment = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    rows = (
+        Action.history.filter(id__in=actions.values("pk"), history_date__lt=moment)
+        .order_by("id", "history_date")
+        .values_list("id", "status")
+    )
+    return dict(rows)  # the last row of each action wins
+
+
 def report_prefill(plan: Plan, workstream: Workstream | None, period: datetime.date) -> dict:
     """A draft's answers to the first three questions, from the data, for its author to edit.
 
@@ -176,26 +188,17 @@ def report_prefill(plan: Plan, workstream: Workstream | None, period: datetime.d
     day = report_day(period)
     start, end = period, period_end(period)
     actions = report_actions(plan, workstream)
-    # Each action's statuses in order, up to the period's end: what it became this period,
-    # against what it was before.
-    history: dict[int, list] = {}
-    updates = (
-        ActionUpdate.objects.filter(action__in=actions, period__lte=period)
-        .select_related("action")
-        .order_by("created_at")
-    )
-    for update in updates:
-        history.setdefault(update.action_id, []).append(update)
+    # What each action became this period, from the audit history: its status at the
+    # period's start against its status at the report's day.
+    was = _statuses_as_of(actions, start)
+    became = _statuses_as_of(actions, day + datetime.timedelta(days=1))
     working_well = []
-    for entries in sorted(history.values(), key=lambda e: e[-1].action.reference):
-        latest = entries[-1]
-        if latest.period != period:
-            continue
-        before = [u.status for u in entries if u.period < period]
-        was = before[-1] if before else None
-        if latest.status in (ActionStatus.COMPLETE, ActionStatus.ON_TRACK) and was != latest.status:
-            done = "completed" if latest.status == ActionStatus.COMPLETE else "now on track"
-            working_well.append(f"{latest.action.reference} {latest.action.title}: {done}.")
+    for action in actions.filter(pk__in=list(became)).order_by("reference"):
+        now = became[action.pk]
+        before = was.get(action.pk)  # None: the action is new this period, nothing turned
+        if now in (ActionStatus.COMPLETE, ActionStatus.ON_TRACK) and before not in (None, now):
+            done = "completed" if now == ActionStatus.COMPLETE else "now on track"
+            working_well.append(f"{action.reference} {action.title}: {done}.")
 
     how_we_know = []
     indicators = list(report_indicators(plan, workstream))
