@@ -9,12 +9,22 @@ from django.db import transaction
 from django.utils import timezone
 
 from workstreams import services as delivery_services
-from workstreams.audit import acting_as
+from workstreams.audit import acting_as, display_name
+from workstreams.history import changes_between
 from workstreams.models import Action, Plan, Workstream, month_start
 from workstreams.services import create_if_missing, recorded_as_by
 
 from . import selectors
-from .models import Body, Membership, ProgressReport, ReportItem, Review
+from .models import (
+    Body,
+    Decision,
+    Meeting,
+    Membership,
+    ProgressReport,
+    ReportItem,
+    Review,
+    Risk,
+)
 from .roles import PROGRAMME_OFFICE_GROUP
 
 GROUPS = (PROGRAMME_OFFICE_GROUP,)
@@ -135,8 +145,9 @@ class ReportChangedSinceOpened(Exception):
 
 
 def _lock_report(report: ProgressReport) -> ProgressReport:
+    # Only the report's row is locked (a programme-wide report has no workstream to join).
     return (
-        ProgressReport.objects.select_for_update()
+        ProgressReport.objects.select_for_update(of=("self",))
         .select_related("plan", "workstream")
         .get(pk=report.pk)
     )
@@ -387,3 +398,234 @@ def report_reopen(*, report: ProgressReport, by, comment: str) -> Review:
     report.full_clean()
     report.save()
     return _review(report, step=Review.Step.REOPEN, by=by, comment=comment)
+
+
+# --- Meetings and their decisions ----------------------------------------------------------
+# Recorded by the body's chair or secretary, or the programme office. A decision stays open,
+# carried to each next meeting of the body, until a later meeting closes it.
+
+
+def _require_recorder(by, body: Body) -> None:
+    _require(
+        by,
+        "governance.record_meeting",
+        body,
+        f"Only the chair or secretary of the {body} or the programme office records its "
+        "meetings and decisions.",
+    )
+
+
+def _meeting_fields(meeting: Meeting, *, date, period, minutes) -> None:
+    period = month_start(period)
+    if period > month_start(date):
+        raise ValidationError(
+            {"period": "A meeting reviews its own month or an earlier one, not a later month."}
+        )
+    clash = Meeting.objects.filter(body_id=meeting.body_id, date=date).exclude(pk=meeting.pk)
+    if clash.exists():
+        raise ValidationError(
+            {"date": f"The {meeting.body} already has a meeting on {date:%-d %B %Y}."}
+        )
+    meeting.date, meeting.period, meeting.minutes = date, period, minutes
+    meeting.full_clean()
+
+
+@recorded_as_by
+def meeting_record(
+    *, by, body: Body, date: datetime.date, period: datetime.date, attendees, minutes: str = ""
+) -> Meeting:
+    """Record a meeting of ``body``: when, which month it reviewed, who came, the minutes."""
+    _require_recorder(by, body)
+    meeting = Meeting(body=body)
+    _meeting_fields(meeting, date=date, period=period, minutes=minutes)
+    meeting.save()
+    meeting.attendees.set(attendees)
+    return meeting
+
+
+@recorded_as_by
+def meeting_edit(
+    *, by, meeting: Meeting, date: datetime.date, period: datetime.date, attendees, minutes: str
+) -> Meeting:
+    """Correct a meeting's record. Its body stays: a meeting of another body is another
+    meeting."""
+    meeting = Meeting.objects.select_for_update().select_related("body").get(pk=meeting.pk)
+    _require_recorder(by, meeting.body)
+    if meeting.closed_decisions.filter(meeting__date__gte=date).exists():
+        raise ValidationError(
+            {"date": "This meeting closed decisions made on or after that date: keep it later."}
+        )
+    if meeting.decisions.filter(closed_at__date__lte=date).exists():
+        raise ValidationError(
+            {"date": "Decisions made at this meeting were closed on or before that date."}
+        )
+    _meeting_fields(meeting, date=date, period=period, minutes=minutes)
+    meeting.save()
+    if {user.pk for user in attendees} != set(meeting.attendees.values_list("pk", flat=True)):
+        meeting.attendees.set(attendees)
+    return meeting
+
+
+@recorded_as_by
+def decision_add(
+    *, by, meeting: Meeting, text: str, owner=None, due_date: datetime.date | None = None
+) -> Decision:
+    """A decision or action agreed at ``meeting``: open until a later meeting closes it."""
+    meeting = Meeting.objects.select_related("body").get(pk=meeting.pk)
+    _require_recorder(by, meeting.body)
+    if not text.strip():
+        raise ValidationError({"text": "Say what was decided."})
+    decision = Decision(meeting=meeting, text=text.strip(), owner=owner, due_date=due_date)
+    decision.full_clean()
+    decision.save()
+    return decision
+
+
+@recorded_as_by
+def decision_close(*, by, decision: Decision, at_meeting: Meeting, note: str) -> Decision:
+    """Close a decision at a later meeting of the same body, saying what came of it."""
+    decision = (
+        Decision.objects.select_for_update().select_related("meeting__body").get(pk=decision.pk)
+    )
+    _require_recorder(by, decision.meeting.body)
+    if not decision.is_open:
+        closed_on = decision.closed_at.date
+        raise ValidationError(
+            f"This decision was already closed at the meeting of {closed_on:%-d %B %Y}."
+        )
+    if at_meeting.body_id != decision.meeting.body_id:
+        raise ValidationError("A decision is closed at a meeting of the body that made it.")
+    if at_meeting.date <= decision.meeting.date:
+        raise ValidationError("A decision is closed at a later meeting than the one that made it.")
+    if not note.strip():
+        raise ValidationError({"closing_note": "Say what came of the decision."})
+    decision.closed_at, decision.closing_note = at_meeting, note.strip()
+    decision.full_clean()
+    decision.save()
+    return decision
+
+
+# --- Risks ---------------------------------------------------------------------------------
+# A workstream's register is kept by its task group chair and lead officers, the
+# programme-level register by the programme board chair; the programme office keeps all.
+# Risk has no version: a change locks the row, and a form opened on an older state (its
+# latest history row) is refused with what changed, never saved over it.
+
+RISK_FIELDS = ("title", "description", "owner", "likelihood", "impact", "mitigation", "escalated")
+
+
+class RiskChangedSinceOpened(Exception):
+    """Someone changed the risk after this user opened it; nothing was saved."""
+
+    def __init__(self, risk: Risk, changes: list, changed_by: list[str]):
+        self.risk, self.changes, self.changed_by = risk, changes, changed_by
+        super().__init__(f"{risk} changed since it was opened")
+
+
+def risk_state(risk: Risk) -> int | None:
+    """The id of the risk's latest history row: what a form opened on it is based on."""
+    return risk.history.order_by("-history_id").values_list("history_id", flat=True).first()
+
+
+def _lock_risk(risk: Risk, by, based_on: int | None, *, doing: str) -> Risk:
+    risk = Risk.objects.select_for_update().select_related("workstream").get(pk=risk.pk)
+    _require(
+        by,
+        "governance.keep_risk",
+        risk,
+        "Only the workstream's task group chair and lead officers or the programme office "
+        "keep its risks; the programme board chair and the programme office keep the "
+        "programme's.",
+    )
+    if risk.status != Risk.Status.OPEN:
+        raise ValidationError(f"This risk is closed, so it cannot be {doing}.")
+    current = risk_state(risk)
+    if based_on is not None and current != based_on:
+        opened = risk.history.filter(history_id=based_on).first()
+        latest = risk.history.get(history_id=current)
+        later = risk.history.filter(history_id__gt=based_on).select_related("history_user")
+        who = sorted({display_name(r.history_user) for r in later if r.history_user})
+        changes = changes_between(opened, latest) if opened is not None else []
+        raise RiskChangedSinceOpened(risk, changes, who)
+    return risk
+
+
+@recorded_as_by
+def risk_add(
+    *,
+    by,
+    plan: Plan,
+    workstream: Workstream | None,
+    title: str,
+    owner,
+    likelihood: int,
+    impact: int,
+    description: str = "",
+    mitigation: str = "",
+    escalated: bool = False,
+) -> Risk:
+    """Add a risk to a workstream's register (``workstream`` None: the programme's)."""
+    _require(
+        by,
+        "governance.keep_risk",
+        workstream,
+        "Only the workstream's task group chair and lead officers or the programme office "
+        "add its risks; the programme board chair and the programme office the programme's.",
+    )
+    if workstream is not None and workstream.plan_id != plan.pk:
+        raise ValidationError("That workstream belongs to another plan.")
+    risk = Risk(
+        plan=plan,
+        workstream=workstream,
+        title=title.strip(),
+        description=description,
+        owner=owner,
+        likelihood=likelihood,
+        impact=impact,
+        mitigation=mitigation,
+        escalated=escalated,
+    )
+    risk.full_clean()
+    risk.save()
+    return risk
+
+
+@recorded_as_by
+def risk_change(*, by, risk: Risk, based_on: int | None = None, note: str = "", **values) -> Risk:
+    """Change an open risk's title, description, owner, likelihood, impact, mitigation or
+    escalation (any of them, by keyword). ``based_on``: the risk's state (``risk_state``) when
+    the form was opened; a change made since is refused (``RiskChangedSinceOpened``).
+    ``note``, if given, says why, and is kept in the history. Nothing changed: nothing saved."""
+    unknown = set(values) - set(RISK_FIELDS)
+    if unknown:
+        raise TypeError(f"Not a risk's field: {', '.join(sorted(unknown))}")
+    risk = _lock_risk(risk, by, based_on, doing="changed")
+    if "title" in values:
+        values["title"] = values["title"].strip()
+    changed = {
+        name: value
+        for name, value in values.items()
+        if getattr(risk, "owner_id" if name == "owner" else name)
+        != (getattr(value, "pk", value) if name == "owner" else value)
+    }
+    if not changed:
+        return risk
+    for name, value in changed.items():
+        setattr(risk, name, value)
+    risk.full_clean()
+    risk._change_reason = note.strip() or None
+    risk.save()
+    return risk
+
+
+@recorded_as_by
+def risk_close(*, by, risk: Risk, note: str, based_on: int | None = None) -> Risk:
+    """Close a risk that no longer threatens the plan, saying why (kept in its history)."""
+    risk = _lock_risk(risk, by, based_on, doing="closed")
+    if not note.strip():
+        raise ValidationError({"note": "Say why the risk is closed."})
+    risk.status = Risk.Status.CLOSED
+    risk.full_clean()
+    risk._change_reason = note.strip()
+    risk.save()
+    return risk
