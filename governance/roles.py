@@ -22,6 +22,8 @@ class Roles:
     led_workstream_ids: frozenset[int]
     user_id: int | None = None
     is_superuser: bool = False
+    # Bodies whose meetings they record: those they chair or are secretary of.
+    minuted_body_ids: frozenset[int] = frozenset()
 
     # Who may update an action: the programme office any, a task group chair their
     # workstream's, a lead officer their own. (Sitting on a task group as a member gives no
@@ -73,6 +75,23 @@ class Roles:
     def may_sign_off_report(self) -> bool:
         return self.chairs_programme_board
 
+    # Meetings: a body's chair and secretary record its meetings and decisions, and the
+    # programme office any body's.
+    def may_record_meetings(self, body_id: int | None) -> bool:
+        if self.is_programme_office or self.is_superuser:
+            return True
+        return body_id is not None and body_id in self.minuted_body_ids
+
+    # Risks: a workstream's register is kept by its task group chair and its lead officers;
+    # the programme-level register (``workstream_id`` None) by the programme board chair;
+    # the programme office keeps every register.
+    def may_keep_risks(self, workstream_id: int | None) -> bool:
+        if self.is_programme_office or self.is_superuser:
+            return True
+        if workstream_id is None:
+            return self.chairs_programme_board
+        return workstream_id in (self.chaired_workstream_ids | self.led_workstream_ids)
+
 
 NO_ROLES = Roles(False, False, False, frozenset(), frozenset(), frozenset())
 
@@ -86,11 +105,11 @@ def roles_of(user) -> Roles:
         return cached
     memberships = list(
         Membership.objects.filter(user=user).values_list(
-            "role", "body__kind", "body__workstream_id"
+            "role", "body__kind", "body__workstream_id", "body_id"
         )
     )
-    task_groups = [(role, ws) for role, kind, ws in memberships if kind == Body.Kind.TASK_GROUP]
-    board_roles = {role for role, kind, _ in memberships if kind == Body.Kind.PROGRAMME_BOARD}
+    task_groups = [(role, ws) for role, kind, ws, _ in memberships if kind == Body.Kind.TASK_GROUP]
+    board_roles = {role for role, kind, _, _ in memberships if kind == Body.Kind.PROGRAMME_BOARD}
     roles = Roles(
         is_programme_office=user.groups.filter(name=PROGRAMME_OFFICE_GROUP).exists(),
         chairs_programme_board=Membership.Role.CHAIR in board_roles,
@@ -106,6 +125,11 @@ def roles_of(user) -> Roles:
         ),
         user_id=user.pk,
         is_superuser=user.is_superuser,
+        minuted_body_ids=frozenset(
+            body
+            for role, _, _, body in memberships
+            if role in (Membership.Role.CHAIR, Membership.Role.SECRETARY)
+        ),
     )
     user._grip_roles = roles
     return roles

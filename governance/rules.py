@@ -64,3 +64,23 @@ rules.add_perm("governance.draft_report", is_signed_in & may_draft_report)
 rules.add_perm("governance.endorse_report", is_signed_in & chairs_report_task_group)
 rules.add_perm("governance.sign_off_report", is_signed_in & chairs_programme_board)
 rules.add_perm("governance.reopen_report", is_signed_in & is_programme_office)
+
+
+# --- Meetings: asked with the body (or a meeting of it). Risks: asked with the risk, or its
+# workstream to add one (None for the programme-level register).
+def _body_id(subject):
+    return getattr(subject, "body_id", getattr(subject, "pk", None))
+
+
+@rules.predicate
+def may_record_meetings(user, subject):
+    return roles_of(user).may_record_meetings(_body_id(subject))
+
+
+@rules.predicate
+def may_keep_risks(user, subject):
+    return roles_of(user).may_keep_risks(_workstream_id(subject))
+
+
+rules.add_perm("governance.record_meeting", is_signed_in & may_record_meetings)
+rules.add_perm("governance.keep_risk", is_signed_in & may_keep_risks)

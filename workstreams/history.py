@@ -34,6 +34,7 @@ class HistoryEntry:
     who: str
     kind: str
     changes: list[FieldChange]
+    reason: str = ""  # why, when the change said so (e.g. why a risk was closed)
 
 
 def _name_of(obj) -> str:
@@ -159,5 +160,9 @@ def changes_between(old_record, new_record) -> list[FieldChange]:
 def _entry(row, changes) -> HistoryEntry:
     who = _name_of(row.history_user) if row.history_user else "(unknown)"
     return HistoryEntry(
-        when=row.history_date, who=who, kind=KINDS[row.history_type], changes=changes
+        when=row.history_date,
+        who=who,
+        kind=KINDS[row.history_type],
+        changes=changes,
+        reason=row.history_change_reason or "",
     )
