@@ -629,3 +629,138 @@ def risk_close(*, by, risk: Risk, note: str, based_on: int | None = None) -> Ris
     risk._change_reason = note.strip()
     risk.save()
     return risk
+
+
+# --- The demo governance cycle (load_demo) ---------------------------------------------------
+# The reference plan's data file may carry a month's cycle: meetings with their decisions,
+# risks and reports (keys "meetings", "risks", "reports"). Each is loaded through the services
+# above, acting as the person the data names (the lead drafts, the chair endorses, the board's
+# chair signs off), so its reviews, snapshot and checksum are real ones. Only what is missing
+# is created: a meeting (body and date), a risk (title in its register) or a report
+# (workstream and month) that exists is left as people have changed it, with all it holds.
+
+DEMO_STEPS = {
+    Review.Step.SUBMIT: report_submit,
+    Review.Step.ENDORSE: report_endorse,
+    Review.Step.SIGN_OFF: report_sign_off,
+    Review.Step.RETURN: report_return,
+}
+
+
+def _day(text: str | None) -> datetime.date | None:
+    return datetime.date.fromisoformat(text) if text else None
+
+
+def _month(text: str) -> datetime.date:
+    """A period written "YYYY-MM", as the first day of that month."""
+    return datetime.date.fromisoformat(f"{text}-01")
+
+
+def _lines(lines) -> str:
+    """An answer written as a list of points, as a draft's answers are written."""
+    return "\n".join(f"- {line}" for line in lines) if isinstance(lines, list) else lines
+
+
+@transaction.atomic
+def demo_cycle_load(*, data: dict, plan: Plan) -> dict[str, int]:
+    """Load the meetings, risks and reports of a plan's data file that are missing, through
+    the services, as the users it names. Returns how many of each were created."""
+    User = get_user_model()
+    people: dict[str, object] = {}
+
+    def person(username):
+        if not username:
+            return None
+        if username not in people:
+            # Fresh from the database: their roles (memberships) as loaded just before.
+            people[username] = User.objects.filter(username=username).first()
+            if people[username] is None:
+                raise ValueError(f"The demo cycle names '{username}', who is not a user.")
+        return people[username]
+
+    workstreams = {workstream.code: workstream for workstream in plan.workstreams.all()}
+    created = {"meetings": 0, "decisions": 0, "risks": 0, "reports": 0}
+
+    def meeting_of(reference):
+        if not reference:
+            return None
+        return Meeting.objects.filter(
+            body__name=reference["body"], date=_day(reference["date"])
+        ).first()
+
+    for item in data.get("meetings", []):
+        body = Body.objects.get(name=item["body"])
+        if Meeting.objects.filter(body=body, date=_day(item["date"])).exists():
+            continue
+        recorder = person(item["recorded_by"])
+        meeting = meeting_record(
+            by=recorder,
+            body=body,
+            date=_day(item["date"]),
+            period=_month(item["period"]),
+            attendees=[person(name) for name in item.get("attendees", [])],
+            minutes=item.get("minutes", ""),
+        )
+        created["meetings"] += 1
+        for decision in item.get("decisions", []):
+            decision_add(
+                by=recorder,
+                meeting=meeting,
+                text=decision["text"],
+                owner=person(decision.get("owner")),
+                due_date=_day(decision.get("due_date")),
+            )
+            created["decisions"] += 1
+
+    # Risks before reports: what a report is worried about, and its snapshot, include them.
+    for item in data.get("risks", []):
+        workstream = workstreams[item["workstream"]] if item.get("workstream") else None
+        if Risk.objects.filter(plan=plan, workstream=workstream, title=item["title"]).exists():
+            continue
+        risk_add(
+            by=person(item["added_by"]),
+            plan=plan,
+            workstream=workstream,
+            title=item["title"],
+            description=item.get("description", ""),
+            owner=person(item["owner"]),
+            likelihood=item["likelihood"],
+            impact=item["impact"],
+            mitigation=item.get("mitigation", ""),
+            escalated=item.get("escalated", False),
+        )
+        created["risks"] += 1
+
+    for item in data.get("reports", []):
+        workstream = workstreams[item["workstream"]] if item.get("workstream") else None
+        period = _month(item["period"])
+        exists = ProgressReport.objects.filter(plan=plan, workstream=workstream, period=period)
+        if exists.exists():
+            continue
+        author = person(item["drafted_by"])
+        report = report_start(by=author, plan=plan, period=period, workstream=workstream)
+        report = report_edit(
+            report=report,
+            by=author,
+            based_on_version=report.version,
+            working_well=_lines(item["working_well"]),
+            how_we_know=_lines(item["how_we_know"]),
+            worried_about=_lines(item["worried_about"]),
+        )
+        for line in item.get("items", []):
+            report_item_add(
+                report=report,
+                by=author,
+                description=line["description"],
+                owner=person(line["owner"]),
+                due_date=_day(line["due_date"]),
+            )
+        for step in item.get("steps", []):
+            DEMO_STEPS[step["step"]](
+                report=report,
+                by=person(step["by"]),
+                comment=step.get("comment", ""),
+                meeting=meeting_of(step.get("meeting")),
+            )
+        created["reports"] += 1
+    return created

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from governance.services import demo_users_load, governance_load
+from governance.services import demo_cycle_load, demo_users_load, governance_load
 from workstreams.commands import AuditedCommand
 from workstreams.services import plan_load
 
@@ -48,10 +48,15 @@ class Command(AuditedCommand):
             users = demo_users_load(users=users_data, password=DEMO_PASSWORD)
             plan = plan_load(data=plan_data)
             governance_load(data=plan_data, plan=plan)
+            # A month of governance, for each role to see at once: reports mid-cycle, the
+            # meetings that reviewed them, risks.
+            cycle = demo_cycle_load(data=plan_data, plan=plan)
         if options["verbosity"] >= 1:
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Loaded '{plan}' ({plan.actions.count()} actions) and {len(users)} demo "
-                    f"users (password '{DEMO_PASSWORD}')."
+                    f"users (password '{DEMO_PASSWORD}'). The demo cycle: "
+                    + ", ".join(f"{n} {what}" for what, n in cycle.items())
+                    + " created."
                 )
             )
