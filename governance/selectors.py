@@ -1,11 +1,13 @@
 """Reads that need to know who sits where: what a user may update, what waits for them."""
 
 import datetime
+import difflib
 import hashlib
 import json
 from dataclasses import dataclass, field
 
-from django.db.models import F
+from django.db.models import Count, F, OuterRef, Subquery
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from workstreams import selectors as delivery
@@ -25,7 +27,7 @@ from workstreams.models import (
 )
 from workstreams.templatetags.grip import measure
 
-from .models import ProgressReport, ReportItem, Risk
+from .models import Meeting, ProgressReport, ReportItem, Review, Risk
 from .roles import roles_of
 
 # A list on My work shows this many rows; the rest are a click away on the action list.
@@ -330,3 +332,304 @@ def snapshot_checksum(snapshot: dict) -> str:
     always gives the same checksum, on the page and on paper."""
     canonical = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# --- The report pages ----------------------------------------------------------------------
+# What each page reads. The workflow's rules stay in the services; ``report_steps`` says which
+# of them a user may take now, for the page to offer only those (a test holds the two
+# together).
+
+EDIT, SUBMIT, ENDORSE, SIGN_OFF, RETURN, REOPEN = (
+    "edit",
+    "submit",
+    "endorse",
+    "sign_off",
+    "return",
+    "reopen",
+)
+
+
+def report_steps(user, report: ProgressReport) -> frozenset[str]:
+    """The steps ``user`` may take on ``report`` now, as the services decide them: the
+    drafters edit and submit a draft; the workstream's task group chair endorses or returns
+    a submitted report; the programme board chair signs off or returns an endorsed one (a
+    programme-wide report, which has no task group, as soon as it is submitted); the
+    programme office reopens a signed-off one."""
+    Status = ProgressReport.Status
+    steps = set()
+    if report.status == Status.DRAFT and user.has_perm("governance.draft_report", report):
+        steps |= {EDIT, SUBMIT}
+    has_task_group = report.workstream_id is not None
+    if (
+        report.status == Status.SUBMITTED
+        and has_task_group
+        and user.has_perm("governance.endorse_report", report)
+    ):
+        steps |= {ENDORSE, RETURN}
+    ready = Status.ENDORSED if has_task_group else Status.SUBMITTED
+    if report.status == ready and user.has_perm("governance.sign_off_report", report):
+        steps |= {SIGN_OFF, RETURN}
+    if report.status == Status.SIGNED_OFF and user.has_perm("governance.reopen_report", report):
+        steps.add(REOPEN)
+    return frozenset(steps)
+
+
+def report_waiting_for(user, report: ProgressReport) -> str:
+    """What ``report`` waits for from ``user``, in words ("" when nothing). A returned or
+    reopened draft says so; ``report.last_step`` (see ``reports_with_last_step``) is the
+    workflow's latest step."""
+    steps = report_steps(user, report)
+    if ENDORSE in steps:
+        return "Waiting for your endorsement"
+    if SIGN_OFF in steps:
+        return "Waiting for your sign-off"
+    if SUBMIT in steps:
+        last = getattr(report, "last_step", None)
+        if last == Review.Step.RETURN:
+            return "Returned to you"
+        if last == Review.Step.REOPEN:
+            return "Reopened: back with you"
+        return "Draft: yours to finish and submit"
+    return ""
+
+
+def reports_with_last_step(reports):
+    """Reports with ``last_step``: the step of their latest review (None before any)."""
+    latest = Review.objects.filter(report=OuterRef("pk")).order_by("-at", "-pk").values("step")
+    return reports.annotate(last_step=Subquery(latest[:1]))
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """A line of the list of reports: a workstream (None: the programme), its report for the
+    period if started, what it waits for from the reader, and whether they may start it."""
+
+    workstream: Workstream | None
+    report: ProgressReport | None
+    waiting: str
+    may_start: bool
+
+
+def report_rows(user, plan: Plan, period: datetime.date) -> list[ReportRow]:
+    """Each workstream's report for ``period`` and the programme-wide one (last), in two
+    queries however many there are."""
+    reports = reports_with_last_step(
+        ProgressReport.objects.filter(plan=plan, period=period).select_related("workstream")
+    )
+    by_workstream = {report.workstream_id: report for report in reports}
+    rows = []
+    for workstream in [*plan.workstreams.order_by("code"), None]:
+        report = by_workstream.get(workstream.pk if workstream else None)
+        rows.append(
+            ReportRow(
+                workstream=workstream,
+                report=report,
+                waiting=report_waiting_for(user, report) if report else "",
+                may_start=report is None and user.has_perm("governance.draft_report", workstream),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class ReportPeriod:
+    """A month with reports: how many, in each state (in the workflow's order)."""
+
+    period: datetime.date
+    counts: list[tuple[str, int]]
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.counts)
+
+
+def report_periods(plan: Plan) -> list[ReportPeriod]:
+    """The months the plan has reports for, newest first, with their counts by state."""
+    rows = (
+        ProgressReport.objects.filter(plan=plan)
+        .order_by()
+        .values("period", "status")
+        .annotate(n=Count("pk"))
+    )
+    counts: dict[datetime.date, dict[str, int]] = {}
+    for row in rows:
+        counts.setdefault(row["period"], {})[row["status"]] = row["n"]
+    return [
+        ReportPeriod(
+            period,
+            [
+                (label, counts[period][value])
+                for value, label in ProgressReport.Status.choices
+                if value in counts[period]
+            ],
+        )
+        for period in sorted(counts, reverse=True)
+    ]
+
+
+def report_for_page(pk: int) -> ProgressReport:
+    return get_object_or_404(
+        reports_with_last_step(
+            ProgressReport.objects.select_related("plan", "workstream", "created_by")
+        ),
+        pk=pk,
+    )
+
+
+def report_items(report: ProgressReport):
+    """The report's "what needs to happen" items, with their owners, the report each was
+    carried from and the action it became."""
+    return report.items.select_related("owner", "carried_from__report", "action").order_by(
+        "due_date", "pk"
+    )
+
+
+def report_reviews(report: ProgressReport):
+    """The report's workflow, oldest first: who, when, which step, the comment, the meeting."""
+    return report.reviews.select_related("by", "meeting__body").order_by("at", "pk")
+
+
+def report_sign_off_review(reviews) -> Review | None:
+    """The review that signed the report off as it stands (the latest sign-off)."""
+    signed = [review for review in reviews if review.step == Review.Step.SIGN_OFF]
+    return signed[-1] if signed else None
+
+
+def report_content(report: ProgressReport) -> dict:
+    """What the report shows, in the snapshot's shape: a signed-off report its snapshot, as
+    the board signed it off (never the live rows); any other the live picture, judged on
+    the report's day, as it would be sealed if signed off now."""
+    return report.snapshot if report.is_frozen else report_snapshot(report)
+
+
+def report_before(report: ProgressReport) -> ProgressReport | None:
+    """The same workstream's (or the programme's) report for the latest earlier month."""
+    return (
+        ProgressReport.objects.filter(
+            plan_id=report.plan_id, workstream_id=report.workstream_id, period__lt=report.period
+        )
+        .select_related("plan", "workstream")
+        .order_by("-period")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class ComparedLine:
+    text: str
+    changed: bool  # removed (on the earlier side) or added (on the later side)
+
+
+@dataclass(frozen=True)
+class ComparedQuestion:
+    question: str
+    before: list[ComparedLine]
+    after: list[ComparedLine]
+
+    @property
+    def removed(self) -> int:
+        return sum(line.changed for line in self.before)
+
+    @property
+    def added(self) -> int:
+        return sum(line.changed for line in self.after)
+
+
+def compare_lines(question: str, before: str, after: str) -> ComparedQuestion:
+    """Two answers line by line (difflib): the lines only the earlier one has are marked
+    removed, those only the later one has are marked added."""
+    old, new = before.splitlines(), after.splitlines()
+    kept_old, kept_new = set(), set()
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        kept_old.update(range(block.a, block.a + block.size))
+        kept_new.update(range(block.b, block.b + block.size))
+    return ComparedQuestion(
+        question,
+        [ComparedLine(line, i not in kept_old) for i, line in enumerate(old) if line.strip()],
+        [ComparedLine(line, i not in kept_new) for i, line in enumerate(new) if line.strip()],
+    )
+
+
+def _item_line(item: dict) -> str:
+    due = datetime.date.fromisoformat(item["due_date"])
+    return f"{item['description']} ({item['owner']}, by {due:%-d %B %Y}): {item['outcome']}"
+
+
+@dataclass(frozen=True)
+class ComparedAction:
+    reference: str
+    title: str
+    before: dict | None  # the action's row in each report's content; None: not in it
+    after: dict | None
+
+    @property
+    def changed(self) -> bool:
+        return (self.before or {}).get("status") != (self.after or {}).get("status")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    before: ProgressReport
+    after: ProgressReport
+    questions: list[ComparedQuestion]
+    actions: list[ComparedAction]
+
+
+QUESTIONS = (
+    ("working_well", "What's working well?"),
+    ("how_we_know", "How do we know?"),
+    ("worried_about", "What are we worried about?"),
+)
+
+
+def report_comparison(one: ProgressReport, other: ProgressReport) -> Comparison:
+    """Two reports side by side, the earlier month first: each question's lines (what needs
+    to happen as one line an item), what changed marked, and each action's BRAG in both,
+    each read as its page shows it (``report_content``)."""
+    before, after = sorted((one, other), key=lambda report: (report.period, report.pk))
+    old, new = report_content(before), report_content(after)
+    questions = [
+        compare_lines(label, old["answers"][name], new["answers"][name])
+        for name, label in QUESTIONS
+    ]
+    questions.append(
+        compare_lines(
+            "What needs to happen, and by when?",
+            "\n".join(_item_line(item) for item in old["items"]),
+            "\n".join(_item_line(item) for item in new["items"]),
+        )
+    )
+    old_actions = {row["reference"]: row for row in old["actions"]}
+    new_actions = {row["reference"]: row for row in new["actions"]}
+    actions = [
+        ComparedAction(
+            reference,
+            (new_actions.get(reference) or old_actions[reference])["title"],
+            old_actions.get(reference),
+            new_actions.get(reference),
+        )
+        # In the later report's order (most pressing first), then those it no longer has.
+        for reference in [*new_actions, *(r for r in old_actions if r not in new_actions)]
+    ]
+    return Comparison(before, after, questions, actions)
+
+
+def report_meetings(report: ProgressReport):
+    """The meetings a step on ``report`` may be taken at: those reviewing its month."""
+    return Meeting.objects.filter(period=report.period).select_related("body").order_by("date")
+
+
+def report_last_changed_by(report: ProgressReport):
+    """Who saved the report last (from its history), for a save refused as stale."""
+    latest = report.history.select_related("history_user").order_by("-history_date").first()
+    return latest.history_user if latest else None
+
+
+def content_rag_counts(actions: list[dict]) -> list[tuple[Rag, int]]:
+    """How many of a report's actions were in each BRAG state (those with any), most
+    pressing first."""
+    counts = dict.fromkeys(Rag, 0)
+    for row in actions:
+        counts[Rag(row["rag"])] += 1
+    return [(rag, n) for rag, n in counts.items() if n]

@@ -1,9 +1,28 @@
-from django.views.generic import TemplateView
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import FormView, TemplateView
 
 from workstreams import selectors as delivery
-from workstreams.models import Rag
+from workstreams.models import Plan, Rag, month_start
+from workstreams.views import LivePlanMixin
 
-from . import selectors
+from . import selectors, services
+from .forms import (
+    ReportAnswersForm,
+    ReportItemForm,
+    ReportItemSettleForm,
+    ReportItemToActionForm,
+    ReportStartForm,
+    ReportStepForm,
+)
+from .models import ProgressReport, ReportItem
 
 
 class MyWorkView(TemplateView):
@@ -18,4 +37,417 @@ class MyWorkView(TemplateView):
         if plan is not None:
             context["work"] = selectors.my_work(self.request.user, plan)
             context["rows"], context["total"] = delivery.rag_table(plan)
+        return context
+
+
+# --- Four-question reports -----------------------------------------------------------------
+# Thin views: the selectors read, the services write and decide who may do what and when.
+# Each workflow step is its own POST-only view; a refusal changes nothing and says why (403
+# for who may not, the reason for a step the report's state does not allow, 409 for a save
+# made stale by someone else's).
+
+
+def _period(text: str) -> datetime.date:
+    """A month written YYYY-MM, as its first day; ValueError when it is not one."""
+    form = ReportStartForm({"period": text})
+    if not form.is_valid():
+        raise ValueError(text)
+    return form.cleaned_data["period"]
+
+
+class ReportListView(LivePlanMixin, TemplateView):
+    """Per month, each workstream's report and the programme's, what waits for the reader,
+    and a button to start the reports they may start."""
+
+    template_name = "governance/report_list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        periods = selectors.report_periods(self.plan)
+        this_month = month_start(timezone.localdate())
+        # The latest month with reports, else this month.
+        period = periods[0].period if periods else this_month
+        asked = self.request.GET.get("period", "")
+        if asked:
+            try:
+                period = _period(asked)
+            except ValueError:
+                context["period_error"] = (
+                    f"“{asked}” is not a month. Give it as year and month, for example "
+                    f"{period:%Y-%m}."
+                )
+        # Every month with reports, newest first, with this month and the one shown.
+        summaries = {p.period: p for p in periods}
+        months = sorted({this_month, period, *summaries}, reverse=True)
+        context.update(
+            plan=self.plan,
+            period=period,
+            months=[(month, summaries.get(month)) for month in months],
+            rows=selectors.report_rows(self.request.user, self.plan, period),
+        )
+        return context
+
+
+class ReportStartView(LivePlanMixin, View):
+    """POST only: start a workstream's (or the programme's) report for a month."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        form = ReportStartForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Choose the month and the report to start.")
+            return redirect("governance:report-list")
+        period, code = form.cleaned_data["period"], form.cleaned_data["workstream"]
+        workstream = get_object_or_404(self.plan.workstreams.all(), code=code) if code else None
+        try:
+            report = services.report_start(
+                by=request.user, plan=self.plan, period=period, workstream=workstream
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(f"{reverse('governance:report-list')}?period={period:%Y-%m}")
+        messages.success(
+            request,
+            f"{report} started, filled in from the plan's data: read each answer and change "
+            "what needs changing before submitting it.",
+        )
+        return redirect(report)
+
+
+class ReportPageMixin:
+    """The report page's context, shared by the page and the forms that show it again with
+    their errors."""
+
+    def report_page_context(self, report: ProgressReport, item_form=None) -> dict:
+        user = self.request.user
+        steps = selectors.report_steps(user, report)
+        reviews = list(selectors.report_reviews(report))
+        content = selectors.report_content(report)
+        context = {
+            "report": report,
+            "content": content,
+            "frozen": report.is_frozen,
+            "steps": steps,
+            "workflow_steps": steps - {selectors.EDIT},
+            "waiting": selectors.report_waiting_for(user, report),
+            "reviews": reviews,
+            "signed_off": selectors.report_sign_off_review(reviews),
+            "rag_counts": selectors.content_rag_counts(content["actions"]),
+            "before": selectors.report_before(report),
+            "actions_link": report.plan.status == Plan.Status.LIVE,
+            "period_end": selectors.period_end(report.period),
+        }
+        if not report.is_frozen:
+            context["items"] = list(selectors.report_items(report))
+            context["may_track"] = report.workstream_id is not None and user.has_perm(
+                "workstreams.add_action"
+            )
+            context["outcomes"] = ReportItem.Outcome.choices
+        if selectors.EDIT in steps:
+            context["item_form"] = item_form or ReportItemForm()
+        if context["workflow_steps"]:
+            context["meetings"] = list(selectors.report_meetings(report))
+        return context
+
+
+class ReportDetailView(ReportPageMixin, TemplateView):
+    """One report: the four questions, what needs to happen, the evidence (as signed off, or
+    live until then), the review trail, and the steps this user may take now."""
+
+    template_name = "governance/report_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(self.report_page_context(selectors.report_for_page(kwargs["pk"])))
+        return context
+
+
+def _form_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            for message in errors:
+                form.add_error(field if field in form.fields else None, message)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
+
+
+class ReportEditView(FormView):
+    """The draft's answers, for those who may draft it. A save based on an older version is
+    refused (409), keeping the words typed and showing what is saved now."""
+
+    template_name = "governance/report_edit.html"
+    form_class = ReportAnswersForm
+
+    def dispatch(self, request, *args, **kwargs):
+        self.report = selectors.report_for_page(kwargs["pk"])
+        if not request.user.has_perm("governance.draft_report", self.report):
+            raise PermissionDenied("You may not change this report.")
+        if selectors.EDIT not in selectors.report_steps(request.user, self.report):
+            messages.error(
+                request,
+                f"This report is {self.report.get_status_display().lower()}: its answers "
+                "can no longer be changed.",
+            )
+            return redirect(self.report)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_initial(self):
+        report = self.report
+        return {
+            "working_well": report.working_well,
+            "how_we_know": report.how_we_know,
+            "worried_about": report.worried_about,
+            "version": report.version,
+        }
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["report"] = self.report
+        return context
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            services.report_edit(
+                report=self.report,
+                by=self.request.user,
+                based_on_version=data["version"],
+                working_well=data["working_well"],
+                how_we_know=data["how_we_know"],
+                worried_about=data["worried_about"],
+            )
+        except services.ReportChangedSinceOpened as conflict:
+            return self.conflict(form, conflict.report)
+        except ValidationError as error:
+            _form_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, "Answers saved.")
+        return redirect(self.report)
+
+    def conflict(self, form, saved: ProgressReport):
+        """Keep this person's words, based now on the saved version, and show what is saved,
+        so saving again is a deliberate choice."""
+        data = form.data.copy()
+        data["version"] = saved.version
+        form = self.get_form_class()(data=data)
+        form.is_valid()
+        form.add_error(
+            None,
+            "Someone else changed this report after you opened it. Nothing of yours has been "
+            "saved. Compare their answers below with yours, then save again if yours should "
+            "still apply.",
+        )
+        theirs = [
+            (form.fields[name].label, getattr(saved, name))
+            for name in ("working_well", "how_we_know", "worried_about")
+            if getattr(saved, name) != form.cleaned_data.get(name, "")
+        ]
+        return self.render_to_response(
+            self.get_context_data(
+                form=form,
+                conflict=theirs,
+                conflict_by=selectors.report_last_changed_by(saved),
+            ),
+            status=409,
+        )
+
+
+class ReportItemView(ReportPageMixin, View):
+    """POST only: a change to the draft's "what needs to happen" lines, by who may draft it
+    (the service checks the report is still a draft)."""
+
+    http_method_names = ["post"]
+
+    def dispatch(self, request, *args, **kwargs):
+        self.report = selectors.report_for_page(kwargs["pk"])
+        if "item_id" in kwargs:
+            self.item = get_object_or_404(ReportItem, pk=kwargs["item_id"], report=self.report)
+        return super().dispatch(request, *args, **kwargs)
+
+    def require_drafter(self):
+        if not self.request.user.has_perm("governance.draft_report", self.report):
+            raise PermissionDenied("You may not change this report.")
+
+    def back(self):
+        return redirect(f"{self.report.get_absolute_url()}#items")
+
+
+class ReportItemAddView(ReportItemView):
+    """A line that does not validate shows the report page again, with its errors."""
+
+    def post(self, request, pk):
+        self.require_drafter()
+        form = ReportItemForm(request.POST)
+        if form.is_valid():
+            try:
+                services.report_item_add(report=self.report, by=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                if not hasattr(error, "error_dict"):  # about the report (no longer a draft)
+                    messages.error(request, " ".join(error.messages))
+                    return self.back()
+                _form_errors(form, error)
+            else:
+                messages.success(request, "Line added to what needs to happen.")
+                return self.back()
+        context = self.report_page_context(self.report, item_form=form)
+        return render(request, "governance/report_detail.html", context)
+
+
+class ReportItemSettleView(ReportItemView):
+    def post(self, request, pk, item_id):
+        self.require_drafter()
+        form = ReportItemSettleForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Choose whether it happened.")
+            return self.back()
+        try:
+            item = services.report_item_settle(
+                item=self.item, by=request.user, outcome=form.cleaned_data["outcome"]
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"“{item.description[:80]}”: {item.get_outcome_display()}.")
+        return self.back()
+
+
+class ReportItemRemoveView(ReportItemView):
+    def post(self, request, pk, item_id):
+        self.require_drafter()
+        try:
+            services.report_item_remove(item=self.item, by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"“{self.item.description[:80]}” removed.")
+        return self.back()
+
+
+class ReportItemToActionView(ReportItemView):
+    """POST only: the programme office makes a line a tracked action of the workstream."""
+
+    def post(self, request, pk, item_id):
+        if not request.user.has_perm("workstreams.add_action"):
+            raise PermissionDenied("Only the programme office adds actions to the plan.")
+        form = ReportItemToActionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Give the new action's reference, for example MP-4.1.")
+            return self.back()
+        try:
+            action = services.report_item_to_action(
+                item=self.item, by=request.user, reference=form.cleaned_data["reference"]
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"Now tracked as action {action.reference}.")
+        return self.back()
+
+
+class ReportStepView(View):
+    """POST only: one step of the workflow, through its service, with the reviewer's comment
+    and, if given, the meeting it was taken at."""
+
+    http_method_names = ["post"]
+    step = ""
+    takes_meeting = True
+
+    def take(self, **kwargs):
+        raise NotImplementedError
+
+    def done(self, report: ProgressReport) -> str:
+        raise NotImplementedError
+
+    def post(self, request, pk):
+        report = selectors.report_for_page(pk)
+        form = ReportStepForm(request.POST, report=report)
+        if not form.is_valid():
+            messages.error(
+                request,
+                "Choose a meeting from the list, and keep the comment to "
+                f"{form.fields['comment'].max_length:,} characters.",
+            )
+            return redirect(report)
+        extra = {"comment": form.cleaned_data["comment"]}
+        if self.takes_meeting:
+            extra["meeting"] = form.cleaned_data["meeting"]
+        try:
+            self.take(report=report, by=request.user, **extra)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            report.refresh_from_db()
+            messages.success(request, self.done(report))
+        return redirect(report)
+
+
+class ReportSubmitView(ReportStepView):
+    def take(self, **kwargs):
+        services.report_submit(**kwargs)
+
+    def done(self, report):
+        if report.workstream_id:
+            return "Submitted: the report now waits for the task group chair's endorsement."
+        return "Submitted: the report now waits for the programme board chair's sign-off."
+
+
+class ReportEndorseView(ReportStepView):
+    def take(self, **kwargs):
+        services.report_endorse(**kwargs)
+
+    def done(self, report):
+        return "Endorsed: the report now waits for the programme board chair's sign-off."
+
+
+class ReportSignOffView(ReportStepView):
+    def take(self, **kwargs):
+        services.report_sign_off(**kwargs)
+
+    def done(self, report):
+        return f"Signed off: the report is kept as it stands. Checksum: {report.checksum}."
+
+
+class ReportReturnView(ReportStepView):
+    def take(self, **kwargs):
+        services.report_return(**kwargs)
+
+    def done(self, report):
+        return "Returned to its author with your comment."
+
+
+class ReportReopenView(ReportStepView):
+    takes_meeting = False
+
+    def take(self, **kwargs):
+        services.report_reopen(**kwargs)
+
+    def done(self, report):
+        return (
+            "Reopened: the report is a draft again. What was signed off stays in its history "
+            "and its review trail."
+        )
+
+
+class ReportCompareView(TemplateView):
+    """Two months of a workstream's report side by side, what changed marked: by default
+    the same workstream's report for the month before."""
+
+    template_name = "governance/report_compare.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        report = selectors.report_for_page(kwargs["pk"])
+        other_id = self.request.GET.get("with", "")
+        if other_id:
+            if not other_id.isdigit():
+                raise Http404("No such report.")
+            other = selectors.report_for_page(int(other_id))
+        else:
+            other = selectors.report_before(report)
+        context.update(
+            report=report,
+            comparison=selectors.report_comparison(report, other) if other else None,
+        )
         return context

@@ -15,6 +15,7 @@ def navigation(request):
     items = [
         ("home", home, True),
         ("workstreams:action-list", "Actions", True),
+        ("governance:report-list", "Reports", True),
         ("admin:index", "Admin", user.is_staff),
     ]
     return {

@@ -1,7 +1,9 @@
 """Small things several test modules need."""
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
+from governance import services as governance
 from workstreams import services
 from workstreams.models import Action, ActionUpdate, DueDateChange
 
@@ -57,3 +59,36 @@ def unchanged(action):
         ActionUpdate.objects.filter(action=action).count(),
         DueDateChange.objects.filter(action=action).count(),
     )
+
+
+def report_in_state(plan, state, *, code="MP", period, by="office"):
+    """A four-question report brought to ``state`` (draft, submitted, endorsed, signed_off)
+    by the right people, through the services: started and answered by ``by``, endorsed by
+    the workstream's task group chair (sro.<code>), signed off by exec.director. ``code``
+    None: the programme-wide report."""
+    users = get_user_model().objects
+    workstream = plan.workstreams.get(code=code) if code else None
+    report = governance.report_start(
+        by=users.get(username=by), plan=plan, period=period, workstream=workstream
+    )
+    report = governance.report_edit(
+        report=report,
+        by=users.get(username=by),
+        based_on_version=report.version,
+        working_well=report.working_well or "Managers' seminars held.",
+        how_we_know=report.how_we_know or "Audit results.",
+        worried_about=report.worried_about or "Locum managers.",
+    )
+    if state == "draft":
+        return report
+    governance.report_submit(report=report, by=users.get(username=by))
+    if state == "submitted":
+        return report
+    if code:
+        chair = users.get(username=f"sro.{code.lower()}")
+        governance.report_endorse(report=report, by=chair)
+    if state == "endorsed":
+        return report
+    governance.report_sign_off(report=report, by=users.get(username="exec.director"))
+    report.refresh_from_db()
+    return report

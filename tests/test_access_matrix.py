@@ -38,6 +38,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from simple_history.exceptions import NotHistoricalModelError
 from simple_history.utils import get_history_manager_for_model
 
+from governance import services as governance_services
 from governance.models import (
     Body,
     Decision,
@@ -52,7 +53,7 @@ from workstreams import services
 from workstreams.models import Action, ActionStatus, Plan
 
 from .conftest import REFERENCE_DAY
-from .helpers import DEMO_USERNAMES
+from .helpers import DEMO_USERNAMES, report_in_state
 
 pytestmark = pytest.mark.django_db
 
@@ -175,6 +176,64 @@ def ref(reference):
     return lambda w: {"reference": reference}
 
 
+# Four-question reports: make_records() adds December 2018's, one in each state: WF's a
+# draft with a line, PA's submitted, PL's endorsed, the programme's signed off.
+DECEMBER = datetime.date(2018, 12, 1)
+WF_DRAFTERS = (SUPERUSER, "office", "sro.wf", "lead.wf")  # its lead officers, task group, office
+POST_ONLY = {"get": NOT_ALLOWED, "post": DONE, "others": (NOT_ALLOWED, FORBIDDEN)}
+
+
+def december_report(code):
+    """The December 2018 report of workstream ``code`` (None: the programme's)."""
+    reports = ProgressReport.objects.filter(plan__status=Plan.Status.LIVE, period=DECEMBER)
+    return reports.get(workstream__code=code) if code else reports.get(workstream=None)
+
+
+def report_of(code):
+    return lambda w: {"pk": december_report(code).pk}
+
+
+def wf_line(w):
+    report = december_report("WF")
+    return {"pk": report.pk, "item_id": report.items.get(description="Added for the matrix.").pk}
+
+
+def report_answers(w):
+    """The draft's answers as the edit form sends them: let through, they save."""
+    report = december_report("WF")
+    return {
+        "working_well": "Written by whoever got through.",
+        "how_we_know": report.how_we_know,
+        "worried_about": report.worried_about,
+        "version": report.version,
+    }
+
+
+def report_line(w):
+    """A valid line of "what needs to happen": let through, it is added."""
+    return {
+        "item-description": "Written by whoever got through.",
+        "item-owner": w.users["lead.wf"].pk,
+        "item-due_date_0": "31",
+        "item-due_date_1": "1",
+        "item-due_date_2": "2019",
+    }
+
+
+def make_report_records(users, plan):
+    report_in_state(plan, "draft", code="WF", period=DECEMBER)
+    governance_services.report_item_add(
+        report=december_report("WF"),
+        by=users["lead.wf"],
+        description="Added for the matrix.",
+        owner=users["lead.wf"],
+        due_date=datetime.date(2019, 1, 31),
+    )
+    report_in_state(plan, "submitted", code="PA", period=DECEMBER)
+    report_in_state(plan, "endorsed", code="PL", period=DECEMBER)
+    report_in_state(plan, "signed_off", code=None, period=DECEMBER)
+
+
 # DESIGN.md, "Who may do what": everyone signed in reads everything; a lead officer updates
 # their own actions, a task group chair their workstream's, the programme office any; only
 # the workstream's task group chair decides due-date moves and accepts evidence of impact.
@@ -236,6 +295,140 @@ PAGES: dict[str, list[Case]] = {
     "workstreams:workstream-detail": [
         Case("MP", signed_in(SHOWN, NOT_ALLOWED), lambda w: {"code": "MP"}),
         Case("no such workstream", signed_in(NOT_FOUND, NOT_ALLOWED), lambda w: {"code": "XX"}),
+    ],
+    # --- Four-question reports: everyone reads; a workstream's lead officers, task group
+    # and the programme office draft its report (the office the programme's), its task
+    # group chair endorses or returns it, the programme board chair signs off or returns,
+    # the programme office reopens and makes a line a tracked action. A step the report's
+    # state does not allow is refused with the reason, back on the report's page. ---
+    "governance:report-list": [
+        Case("", signed_in(SHOWN, NOT_ALLOWED)),
+        Case("December 2018", signed_in(SHOWN, NOT_ALLOWED), query="?period=2018-12"),
+        Case("not a month", signed_in(SHOWN, NOT_ALLOWED), query="?period=2018-13"),
+    ],
+    "governance:report-start": [
+        Case(
+            "WF, January 2019",
+            only(*WF_DRAFTERS, **POST_ONLY),
+            body=lambda w: {"period": "2019-01", "workstream": "WF"},
+        ),
+        Case(
+            "the programme's, January 2019",
+            only(SUPERUSER, "office", **POST_ONLY),
+            body=lambda w: {"period": "2019-01", "workstream": ""},
+        ),
+        Case(
+            "WF, December 2018: started already",
+            only(*WF_DRAFTERS, get=NOT_ALLOWED, post=SENT_ON, others=(NOT_ALLOWED, FORBIDDEN)),
+            body=lambda w: {"period": "2018-12", "workstream": "WF"},
+        ),
+    ],
+    "governance:report-detail": [
+        Case("WF, draft", signed_in(SHOWN, NOT_ALLOWED), report_of("WF")),
+        Case("PL, endorsed", signed_in(SHOWN, NOT_ALLOWED), report_of("PL")),
+        Case("the programme's, signed off", signed_in(SHOWN, NOT_ALLOWED), report_of(None)),
+        Case("no such report", signed_in(NOT_FOUND, NOT_ALLOWED), lambda w: {"pk": 999999}),
+    ],
+    "governance:report-compare": [
+        Case("WF, with November", signed_in(SHOWN, NOT_ALLOWED), report_of("WF")),
+        Case(
+            "with no such report",
+            signed_in(NOT_FOUND, NOT_ALLOWED),
+            report_of("WF"),
+            query="?with=999999",
+        ),
+    ],
+    "governance:report-edit": [
+        Case("WF, draft", only(*WF_DRAFTERS), report_of("WF"), body=report_answers),
+        Case(
+            "PA, submitted: no longer editable",
+            only(SUPERUSER, "office", "sro.pa", "lead.pa", get=SENT_ON, post=SENT_ON),
+            report_of("PA"),
+            body=report_answers,
+        ),
+    ],
+    "governance:report-submit": [
+        Case("WF, draft", only(*WF_DRAFTERS, **POST_ONLY), report_of("WF")),
+        Case(
+            "PA, submitted already",
+            only(
+                SUPERUSER,
+                "office",
+                "sro.pa",
+                "lead.pa",
+                get=NOT_ALLOWED,
+                post=SENT_ON,
+                others=(NOT_ALLOWED, FORBIDDEN),
+            ),
+            report_of("PA"),
+        ),
+    ],
+    "governance:report-endorse": [
+        Case("PA, submitted", only(SUPERUSER, "sro.pa", **POST_ONLY), report_of("PA")),
+    ],
+    "governance:report-sign-off": [
+        Case("PL, endorsed", only(SUPERUSER, "exec.director", **POST_ONLY), report_of("PL")),
+        Case(
+            "PA, not yet endorsed",
+            only(
+                SUPERUSER,
+                "exec.director",
+                get=NOT_ALLOWED,
+                post=SENT_ON,
+                others=(NOT_ALLOWED, FORBIDDEN),
+            ),
+            report_of("PA"),
+        ),
+    ],
+    "governance:report-return": [
+        Case(
+            "PA, submitted: its task group chair",
+            only(SUPERUSER, "sro.pa", **POST_ONLY),
+            report_of("PA"),
+            body=lambda w: {"comment": "Let through."},
+        ),
+        Case(
+            "PL, endorsed: the programme board chair",
+            only(SUPERUSER, "exec.director", **POST_ONLY),
+            report_of("PL"),
+            body=lambda w: {"comment": "Let through."},
+        ),
+    ],
+    "governance:report-reopen": [
+        Case(
+            "the programme's, signed off",
+            only(SUPERUSER, "office", **POST_ONLY),
+            report_of(None),
+            body=lambda w: {"comment": "Let through."},
+        ),
+    ],
+    "governance:report-item-add": [
+        Case("WF, draft", only(*WF_DRAFTERS, **POST_ONLY), report_of("WF"), body=report_line),
+    ],
+    "governance:report-item-settle": [
+        Case(
+            "WF's line",
+            only(*WF_DRAFTERS, **POST_ONLY),
+            wf_line,
+            body=lambda w: {"outcome": "done"},
+        ),
+        Case(
+            "WF's line addressed under PA's report",
+            signed_in(NOT_FOUND, NOT_FOUND),
+            lambda w: {**wf_line(w), "pk": december_report("PA").pk},
+            body=lambda w: {"outcome": "done"},
+        ),
+    ],
+    "governance:report-item-remove": [
+        Case("WF's line", only(*WF_DRAFTERS, **POST_ONLY), wf_line),
+    ],
+    "governance:report-item-to-action": [
+        Case(
+            "WF's line",
+            only(SUPERUSER, "office", **POST_ONLY),
+            wf_line,
+            body=lambda w: {"reference": "WF-9.9"},
+        ),
     ],
     # --- Signing in and out (an empty form comes back with its errors; nothing changes) ---
     "login": [Case("", public(SHOWN, SHOWN))],
@@ -660,7 +853,8 @@ def make_records(users, plan):
     report = ProgressReport.objects.create(
         plan=plan,
         workstream=mp,
-        period=datetime.date(2018, 11, 1),
+        # October: the demo has November's reports.
+        period=datetime.date(2018, 10, 1),
         working_well="Supervision is more regular.",
         created_by=users["lead.mp"],
     )
@@ -671,6 +865,7 @@ def make_records(users, plan):
         due_date=datetime.date(2018, 12, 14),
     )
     Review.objects.create(report=report, step=Review.Step.SUBMIT, by=users["lead.mp"])
+    make_report_records(users, plan)
     Risk.objects.create(
         plan=plan,
         workstream=mp,

@@ -20,7 +20,9 @@ import time_machine
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
+from governance import services as governance
 from tests.browser.test_pages import serious_violations
+from tests.helpers import report_in_state
 from workstreams import services
 from workstreams.models import Action, Rag
 
@@ -167,6 +169,78 @@ def show_conflict(page):
     expect(page.locator("#conflict-changes")).to_be_visible()
 
 
+def person(username):
+    return get_user_model().objects.get(username=username)
+
+
+def site(page):
+    """The live server's address, from the page's."""
+    return "/".join(page.url.split("/", 3)[:3])
+
+
+DECEMBER, JANUARY = datetime.date(2018, 12, 1), datetime.date(2019, 1, 1)
+
+
+def december_report(state, code="MP"):
+    """December 2018's report of a workstream in ``state``, with a line of what needs to
+    happen whose words are as long as people write them."""
+    plan = Action.objects.get(reference="MP-1.2").plan
+    report = report_in_state(plan, "draft", code=code, period=DECEMBER)
+    governance.report_item_add(
+        report=report,
+        by=person("office"),
+        description="Complete the equality analysis of the practice standards and share it "
+        "with the staff reference group before the standards are relaunched.",
+        owner=person(f"lead.{code.lower()}"),
+        due_date=datetime.date(2019, 1, 31),
+    )
+    steps = [
+        (governance.report_submit, person("office")),
+        (governance.report_endorse, person(f"sro.{code.lower()}")),
+        (governance.report_sign_off, person("exec.director")),
+    ]
+    for step, by in steps[: ["draft", "submitted", "endorsed", "signed_off"].index(state)]:
+        step(report=report, by=by)
+    return report
+
+
+def show_reports(page):
+    """December 2018's reports, one in each state, the programme's not started."""
+    states = {"MP": "draft", "WF": "submitted", "PA": "endorsed", "PL": "signed_off"}
+    for code, state in states.items():
+        december_report(state, code)
+    page.goto(f"{site(page)}/reports/?period=2018-12")
+    expect(page.locator("tr[data-workstream='PL']")).to_contain_text("Signed off")
+
+
+def show_report(state):
+    def prepare(page):
+        report = december_report(state)
+        page.goto(f"{site(page)}{report.get_absolute_url()}")
+        expect(page.get_by_role("heading", level=1)).to_contain_text("December 2018")
+
+    return prepare
+
+
+def show_comparison(page):
+    """December's signed-off report against January's draft, its answers rewritten."""
+    december = december_report("signed_off")
+    january = governance.report_start(
+        by=person("lead.mp"), plan=december.plan, period=JANUARY, workstream=december.workstream
+    )
+    governance.report_edit(
+        report=january,
+        by=person("lead.mp"),
+        based_on_version=january.version,
+        working_well="Managers' seminars held in August were attended by 40 of the 77 "
+        "managers.\nSupervision audited against the new practice standards.",
+        how_we_know=january.how_we_know or "Audit results.",
+        worried_about="The share of locum managers (25 of 77) is still too high.",
+    )
+    page.goto(f"{site(page)}/reports/{january.pk}/compare/")
+    expect(page.locator("#compared-actions")).to_be_visible()
+
+
 # name, user, address, what to do on the page before measuring it
 PAGES = [
     ("sign-in", None, "/accounts/login/", None),
@@ -190,6 +264,10 @@ PAGES = [
     ("forbidden", "lead.wf", "/actions/MP-1.2/update/", None),
     ("not-found", "viewer", "/actions/NO-SUCH-1/", None),
     ("password-change", "lead.mp", "/accounts/password_change/", None),
+    ("reports", "sro.mp", "/reports/", show_reports),
+    ("report-draft", "lead.mp", "/reports/", show_report("draft")),
+    ("report-signed-off", "office", "/reports/", show_report("signed_off")),
+    ("report-compare", "viewer", "/reports/", show_comparison),
 ]
 
 
