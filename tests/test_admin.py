@@ -83,8 +83,9 @@ def governance_records(plan, chair_mp, lead_mp, board_chair):
             date=datetime.date(2018, 11, 20),
             period=datetime.date(2018, 11, 1),
         )
+        # October: the demo cycle (load_demo) has November's report.
         report = ProgressReport.objects.create(
-            plan=plan, workstream=workstream, period=datetime.date(2018, 11, 1), created_by=lead_mp
+            plan=plan, workstream=workstream, period=datetime.date(2018, 10, 1), created_by=lead_mp
         )
         ReportItem.objects.create(
             report=report,
