@@ -6,7 +6,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, OuterRef, Subquery
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, OuterRef, Prefetch, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -27,7 +28,16 @@ from workstreams.models import (
 )
 from workstreams.templatetags.grip import measure
 
-from .models import Meeting, ProgressReport, ReportItem, Review, Risk
+from .models import (
+    Body,
+    Meeting,
+    Membership,
+    ProgressReport,
+    Reminder,
+    ReportItem,
+    Review,
+    Risk,
+)
 from .roles import roles_of
 
 # A list on My work shows this many rows; the rest are a click away on the action list.
@@ -56,6 +66,157 @@ class Shortlist:
         return bool(self.total)
 
 
+# --- What waits for whom: My work and the reminders (send_reminders) read the same ---------
+
+
+@dataclass
+class ReportsWaiting:
+    """The reports waiting for one user, by what they wait for (``reports_waiting_for``).
+
+    Each report carries ``last_review`` (its workflow's latest step, None before any) and
+    ``sent_back`` (that step when it returned or reopened the report: its comment says what
+    to change; else None)."""
+
+    to_write: list = field(default_factory=list)
+    to_endorse: list = field(default_factory=list)
+    to_sign_off: list = field(default_factory=list)
+    for_the_board: list = field(default_factory=list)
+
+    @property
+    def to_review(self) -> list:
+        """The reports waiting for this user's decision: what a reviewer is reminded of."""
+        return self.to_endorse + self.to_sign_off
+
+    def __bool__(self) -> bool:
+        return any((self.to_write, self.to_endorse, self.to_sign_off, self.for_the_board))
+
+
+def open_reports(plan: Plan, today: datetime.date | None = None) -> list[ProgressReport]:
+    """The plan's reports not yet signed off, of this period or an earlier one (a report
+    still waiting from last month still waits), oldest first, with their reviews. Two
+    queries however many reports there are."""
+    today = today or timezone.localdate()
+    reviews = Prefetch(
+        "reviews",
+        queryset=Review.objects.select_related("by").order_by("at", "pk"),
+        to_attr="steps",
+    )
+    reports = list(
+        ProgressReport.objects.filter(plan=plan, period__lte=month_start(today))
+        .exclude(status=ProgressReport.Status.SIGNED_OFF)
+        .select_related("workstream")
+        .prefetch_related(reviews)
+        .order_by("period", F("workstream__code").asc(nulls_last=True))
+    )
+    sent_back = (Review.Step.RETURN, Review.Step.REOPEN)
+    for report in reports:
+        report.last_review = report.steps[-1] if report.steps else None
+        back = report.status == ProgressReport.Status.DRAFT and report.last_review is not None
+        report.sent_back = (
+            report.last_review if back and report.last_review.step in sent_back else None
+        )
+    return reports
+
+
+def reports_waiting_for(
+    user, plan: Plan, today: datetime.date | None = None, *, reports: list | None = None
+) -> ReportsWaiting:
+    """The reports waiting for ``user`` now, by their part in the governance structure:
+
+    - drafts they may write (lead officers and task group of the workstream, the programme
+      office), not yet submitted, or returned to them with a comment;
+    - submitted workstream reports, for their task group chair's endorsement;
+    - endorsed reports, and submitted programme-wide ones (which have no task group), for
+      the programme board chair's sign-off; the board's other members see them coming.
+
+    By role, not by power: a superuser, who may take any step, is not waited for as a
+    reviewer. ``reports`` (``open_reports``) lets a caller asking for many users read them
+    once; alone, it costs ``open_reports``'s two queries and the user's roles.
+    """
+    roles = roles_of(user)
+    waiting = ReportsWaiting()
+    writes = roles.is_programme_office or roles.is_superuser
+    writes = writes or roles.led_workstream_ids or roles.task_group_workstream_ids
+    if not (writes or roles.sits_on_programme_board):
+        return waiting  # a reader (viewer): no report ever waits for them
+    if reports is None:
+        reports = open_reports(plan, today)
+    Status = ProgressReport.Status
+    for report in reports:
+        workstream_id = report.workstream_id
+        for_the_board = report.status == Status.ENDORSED or (
+            report.status == Status.SUBMITTED and workstream_id is None
+        )
+        if report.status == Status.DRAFT:
+            if roles.may_draft_report(workstream_id):
+                waiting.to_write.append(report)
+        elif report.status == Status.SUBMITTED and workstream_id is not None:
+            if roles.may_endorse_report(workstream_id):
+                waiting.to_endorse.append(report)
+        elif for_the_board and roles.may_sign_off_report():
+            waiting.to_sign_off.append(report)
+        elif for_the_board and roles.sits_on_programme_board:
+            waiting.for_the_board.append(report)
+    return waiting
+
+
+def actions_waiting_for_update(plan: Plan, today: datetime.date | None = None) -> dict:
+    """Each lead officer's open actions with no update yet this period, by the lead's id,
+    most pressing first: My work's rule (``ActionQuerySet.with_attention``), read for
+    every lead at once. One query."""
+    rows = (
+        delivery.action_rows(
+            plan.actions.filter(status__in=OPEN_STATUSES, lead_officer__isnull=False), today
+        )
+        .filter(updated_this_period=False)
+        .order_by("lead_officer_id", "current_due", "reference")
+    )
+    waiting: dict[int, list] = {}
+    for action in rows:
+        waiting.setdefault(action.lead_officer_id, []).append(action)
+    return waiting
+
+
+@dataclass
+class ReminderDue:
+    """One reminder to e-mail: to whom, of which kind (``Reminder.Kind``), and what it lists:
+    the actions waiting for their update, or the reports waiting for their review."""
+
+    user: object
+    kind: str
+    actions: list = field(default_factory=list)
+    reports: ReportsWaiting = field(default_factory=ReportsWaiting)
+
+
+def reminders_due(plan: Plan, today: datetime.date | None = None) -> list[ReminderDue]:
+    """Who is to be reminded of what today, as My work shows it: each lead officer of the
+    open actions they lead with no update yet this period; each task group chair and the
+    programme board chair of the reports waiting for their endorsement or sign-off. People
+    who are inactive or have no e-mail address are in the list: the sender skips and counts
+    them. A fixed number of queries, and each reviewer's roles."""
+    today = today or timezone.localdate()
+    due = [
+        ReminderDue(user=actions[0].lead_officer, kind=Reminder.Kind.UPDATES, actions=actions)
+        for actions in actions_waiting_for_update(plan, today).values()
+    ]
+    reports = open_reports(plan, today)
+    if reports:
+        reviewers = (
+            get_user_model()
+            .objects.filter(
+                memberships__role=Membership.Role.CHAIR,
+                memberships__body__kind__in=(Body.Kind.TASK_GROUP, Body.Kind.PROGRAMME_BOARD),
+            )
+            .distinct()
+            .order_by("username")
+        )
+        for reviewer in reviewers:
+            waiting = reports_waiting_for(reviewer, plan, today, reports=reports)
+            if waiting.to_review:
+                due.append(ReminderDue(user=reviewer, kind=Reminder.Kind.REVIEWS, reports=waiting))
+    return sorted(due, key=lambda reminder: (reminder.user.get_username(), reminder.kind))
+
+
 @dataclass
 class MyWork:
     period: datetime.date
@@ -67,6 +228,10 @@ class MyWork:
     due_date_requests: list = field(default_factory=list)
     awaiting_evidence: list = field(default_factory=list)
     chaired_workstreams: list = field(default_factory=list)
+    reports: ReportsWaiting = field(default_factory=ReportsWaiting)
+    # They review or receive reports (a task group chair, the programme board): told so when
+    # none is waiting.
+    reviews_reports: bool = False
 
     @property
     def has_anything(self) -> bool:
@@ -90,11 +255,18 @@ def my_work(user, plan: Plan, today: datetime.date | None = None) -> MyWork:
       to exactly its rows, and ``without_update_count`` counts every one not yet updated
       this month;
     - for a task group chair: due-date moves and evidence waiting for their decision, and
-      their workstream's actions by BRAG.
+      their workstream's actions by BRAG;
+    - the four-question reports waiting for them (``reports_waiting_for``): to write, to
+      endorse, to sign off, or coming to the programme board they sit on.
     """
     today = today or timezone.localdate()
     roles = roles_of(user)
-    work = MyWork(period=month_start(today), may_update=roles.may_update_any())
+    work = MyWork(
+        period=month_start(today),
+        may_update=roles.may_update_any(),
+        reports=reports_waiting_for(user, plan, today),
+        reviews_reports=bool(roles.chaired_workstream_ids or roles.sits_on_programme_board),
+    )
     if work.may_update:
         mine = delivery.action_rows(
             delivery.actions_updatable_by(user, plan.actions.filter(status__in=OPEN_STATUSES)),

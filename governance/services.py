@@ -5,6 +5,7 @@ import datetime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,6 +22,7 @@ from .models import (
     Meeting,
     Membership,
     ProgressReport,
+    Reminder,
     ReportItem,
     Review,
     Risk,
@@ -764,3 +766,31 @@ def demo_cycle_load(*, data: dict, plan: Plan) -> dict[str, int]:
             )
         created["reports"] += 1
     return created
+
+
+# --- Reminders (send_reminders) ----------------------------------------------------------------
+
+
+def reminder_send(
+    *,
+    user,
+    kind: str,
+    subject: str,
+    body: str,
+    about: str,
+    today: datetime.date,
+    connection=None,
+) -> Reminder | None:
+    """E-mail ``user`` one reminder of ``kind``, unless they had that kind of reminder today
+    (then None). The record (``Reminder``, unique per user, kind and day) is written in the
+    same transaction as the sending: a second run the same day finds it and sends nothing,
+    two runs at once cannot both send (the second waits on the first's row), and a message
+    the mail server refuses leaves no record, so the next run tries again."""
+    with transaction.atomic():
+        reminder, created = Reminder.objects.get_or_create(
+            user=user, kind=kind, sent_on=today, defaults={"about": about}
+        )
+        if not created:
+            return None
+        EmailMessage(subject, body, to=[user.email], connection=connection).send()
+    return reminder

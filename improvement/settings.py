@@ -168,6 +168,18 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "grip@localhost")
 GRIP_PASSWORD_RESET = bool(EMAIL_HOST)
+# How mail leaves: SMTP (EMAIL_HOST) in production; in development (DEBUG) without a host,
+# printed on the console, so send_reminders can be tried without a mail server.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG and not EMAIL_HOST
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
+# The portal's address, for the links in e-mails (reminders): e.g. https://grip.example.org
+GRIP_SITE_URL = (
+    os.environ.get("GRIP_SITE_URL")
+    or (f"https://{ALLOWED_HOSTS[0]}" if ALLOWED_HOSTS and not DEBUG else "http://127.0.0.1:8000")
+).rstrip("/")
 
 # Who people contact: the programme office's address (sign-in help, lockout) and where beta
 # feedback goes (a form's address, or the programme office by e-mail when there is none).

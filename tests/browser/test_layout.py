@@ -249,6 +249,8 @@ PAGES = [
     ("my-work-lead", "lead.mp", "/", None),
     ("my-work-viewer", "viewer", "/", None),
     ("my-work-board-chair", "exec.director", "/", None),
+    ("my-work-board-member", "board.member", "/", None),
+    ("my-work-returned-report", "lead.pl", "/", None),
     ("actions", "office", "/actions/", None),
     ("actions-page-2", "office", "/actions/?page=2", None),
     ("actions-filtered", "viewer", "/actions/?status=red&status=amber&sort=-due", None),
