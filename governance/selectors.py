@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, OuterRef, Prefetch, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -30,6 +30,7 @@ from workstreams.templatetags.grip import measure
 
 from .models import (
     Body,
+    Decision,
     Meeting,
     Membership,
     ProgressReport,
@@ -546,23 +547,33 @@ def report_steps(user, report: ProgressReport) -> frozenset[str]:
     return frozenset(steps)
 
 
-def report_waiting_for(user, report: ProgressReport) -> str:
-    """What ``report`` waits for from ``user``, in words ("" when nothing). A returned or
-    reopened draft says so; ``report.last_step`` (see ``reports_with_last_step``) is the
-    workflow's latest step."""
-    steps = report_steps(user, report)
-    if ENDORSE in steps:
-        return "Waiting for your endorsement"
-    if SIGN_OFF in steps:
-        return "Waiting for your sign-off"
-    if SUBMIT in steps:
+def report_waiting_words(user, plan: Plan, reports: list[ProgressReport]) -> dict[int, str]:
+    """What each of ``reports`` waits for from ``user``, in words, by report id (those that
+    wait for nothing from them are left out): as My work and the reminders read it
+    (``reports_waiting_for``: by their part in the governance structure, not by power). A
+    draft returned or reopened says so; ``last_step`` (``reports_with_last_step``) is each
+    report's latest step."""
+    waiting = reports_waiting_for(user, plan, reports=reports)
+    drafts = {
+        Review.Step.RETURN: "Returned to you",
+        Review.Step.REOPEN: "Reopened: back with you",
+    }
+    words = {}
+    for report in waiting.to_write:
         last = getattr(report, "last_step", None)
-        if last == Review.Step.RETURN:
-            return "Returned to you"
-        if last == Review.Step.REOPEN:
-            return "Reopened: back with you"
-        return "Draft: yours to finish and submit"
-    return ""
+        words[report.pk] = drafts.get(last, "Draft: yours to finish and submit")
+    for report in waiting.to_endorse:
+        words[report.pk] = "Waiting for your endorsement"
+    for report in waiting.to_sign_off:
+        words[report.pk] = "Waiting for your sign-off"
+    for report in waiting.for_the_board:
+        words[report.pk] = "Coming to the programme board for sign-off"
+    return words
+
+
+def report_waiting_for(user, report: ProgressReport) -> str:
+    """What ``report`` waits for from ``user``, in words ("" when nothing)."""
+    return report_waiting_words(user, report.plan, [report]).get(report.pk, "")
 
 
 def reports_with_last_step(reports):
@@ -589,6 +600,7 @@ def report_rows(user, plan: Plan, period: datetime.date) -> list[ReportRow]:
         ProgressReport.objects.filter(plan=plan, period=period).select_related("workstream")
     )
     by_workstream = {report.workstream_id: report for report in reports}
+    waiting = report_waiting_words(user, plan, list(by_workstream.values()))
     rows = []
     for workstream in [*plan.workstreams.order_by("code"), None]:
         report = by_workstream.get(workstream.pk if workstream else None)
@@ -596,7 +608,7 @@ def report_rows(user, plan: Plan, period: datetime.date) -> list[ReportRow]:
             ReportRow(
                 workstream=workstream,
                 report=report,
-                waiting=report_waiting_for(user, report) if report else "",
+                waiting=waiting.get(report.pk, "") if report else "",
                 may_start=report is None and user.has_perm("governance.draft_report", workstream),
             )
         )
@@ -805,3 +817,278 @@ def content_rag_counts(actions: list[dict]) -> list[tuple[Rag, int]]:
     for row in actions:
         counts[Rag(row["rag"])] += 1
     return [(rag, n) for rag, n in counts.items() if n]
+
+
+# --- Meetings ------------------------------------------------------------------------------
+
+
+def meetings_for_list(body: Body | None = None):
+    """Meetings, newest first, with their body and how many decisions each made."""
+    meetings = Meeting.objects.select_related("body").annotate(
+        decision_count=Count("decisions", distinct=True),
+        attendee_count=Count("attendees", distinct=True),
+    )
+    if body is not None:
+        meetings = meetings.filter(body=body)
+    return meetings.order_by("-date", "body__name")
+
+
+def meeting_for_page(pk: int) -> Meeting:
+    return get_object_or_404(
+        Meeting.objects.select_related("body__workstream__plan").prefetch_related("attendees"),
+        pk=pk,
+    )
+
+
+def bodies_recorded_by(user) -> list[Body]:
+    """The bodies whose meetings ``user`` may record."""
+    return [
+        body
+        for body in Body.objects.order_by("name")
+        if user.has_perm("governance.record_meeting", body)
+    ]
+
+
+def meeting_plan(meeting: Meeting) -> Plan | None:
+    """The plan a meeting reviews: its task group's workstream's, else the plan whose year
+    holds the month it reviewed (the live one first), else the live plan."""
+    if meeting.body.workstream_id:
+        return meeting.body.workstream.plan
+    covering = Plan.objects.filter(
+        period_start__lte=period_end(meeting.period), period_end__gte=meeting.period
+    )
+    live_first = sorted(covering, key=lambda plan: (plan.status != Plan.Status.LIVE, plan.pk))
+    return live_first[0] if live_first else delivery.live_plan()
+
+
+@dataclass
+class AgendaList:
+    """One kind of exception on a task group's agenda, and the actions it holds."""
+
+    key: str
+    title: str
+    actions: list
+
+    @property
+    def heading(self) -> str:
+        return f"{self.title} ({len(self.actions)})"
+
+
+@dataclass
+class AgendaReport:
+    """A report on the agenda: its workstream (None: programme-wide) and the report, or None
+    when it has not been started."""
+
+    workstream: Workstream | None
+    report: ProgressReport | None
+
+
+@dataclass
+class DecisionRow:
+    """A decision as it stood at a meeting: ``state`` says so in words."""
+
+    decision: Decision
+    state: str
+    still_open: bool
+
+
+@dataclass
+class Agenda:
+    meeting: Meeting
+    judged_on: datetime.date | None = None
+    exceptions: list[AgendaList] = field(default_factory=list)
+    due_date_requests: list = field(default_factory=list)
+    reports: list[AgendaReport] = field(default_factory=list)
+    carried: list[DecisionRow] = field(default_factory=list)
+    decisions: list[DecisionRow] = field(default_factory=list)
+    reviews: list[Review] = field(default_factory=list)
+
+    @property
+    def is_task_group(self) -> bool:
+        return self.meeting.body.workstream_id is not None
+
+
+def _task_group_exceptions(agenda: Agenda, workstream: Workstream, today) -> None:
+    """Its workstream's exceptions for the meeting's month, judged (BRAG, overdue, updated
+    this month) on the report's day: the month's end, or today while the month runs."""
+    meeting = agenda.meeting
+    day = agenda.judged_on = report_day(meeting.period, today)
+    actions = workstream.actions.all()
+    rows = list(delivery.action_rows(actions, day).order_by("rag_rank", "current_due", "reference"))
+    slipped = set(
+        DueDateChange.objects.filter(
+            action__in=actions,
+            decision=DueDateChange.Decision.APPROVED,
+            decided_at__date__range=(meeting.period, period_end(meeting.period)),
+            to_date__gt=F("from_date"),
+        ).values_list("action_id", flat=True)
+    )
+    month = f"{meeting.period:%B %Y}"
+    agenda.exceptions = [
+        AgendaList("overdue", "Overdue", [a for a in rows if a.overdue]),
+        AgendaList(
+            "off_track",
+            "Reported off track",
+            [a for a in rows if a.rag_code == Rag.RED and not a.overdue],
+        ),
+        AgendaList("slipped", f"Due date slipped in {month}", [a for a in rows if a.pk in slipped]),
+        AgendaList(
+            "no_update",
+            f"No update for {month}",
+            [a for a in rows if a.status in OPEN_STATUSES and not a.updated_this_period],
+        ),
+    ]
+    agenda.due_date_requests = list(delivery.pending_due_date_changes(actions))
+
+
+def _reports(agenda: Agenda, plan: Plan | None) -> None:
+    """The reports the body reviews for the month, with their state: a task group its
+    workstream's; the programme board every workstream's and the programme-wide one; the
+    improvement board the programme-wide one."""
+    meeting, body = agenda.meeting, agenda.meeting.body
+    if plan is None:
+        return
+    if body.kind == Body.Kind.TASK_GROUP:
+        subjects = [body.workstream]
+    elif body.kind == Body.Kind.PROGRAMME_BOARD:
+        subjects = [*plan.workstreams.order_by("code"), None]
+    elif body.kind == Body.Kind.IMPROVEMENT_BOARD:
+        subjects = [None]
+    else:
+        return
+    reports = {
+        report.workstream_id: report
+        for report in ProgressReport.objects.filter(plan=plan, period=meeting.period).filter(
+            Q(workstream__in=[s for s in subjects if s is not None]) | Q(workstream__isnull=True)
+        )
+    }
+    agenda.reports = [
+        AgendaReport(subject, reports.get(subject.pk if subject else None)) for subject in subjects
+    ]
+
+
+def _as_it_stood(decision: Decision, meeting: Meeting) -> DecisionRow:
+    """A decision in the words of ``meeting``: open, closed there, or closed since."""
+    if decision.closed_at_id is None:
+        return DecisionRow(decision, "Open", still_open=True)
+    closed = decision.closed_at
+    if closed.pk == meeting.pk:
+        return DecisionRow(decision, "Closed at this meeting", still_open=False)
+    if closed.date > meeting.date:
+        return DecisionRow(
+            decision, f"Open then; closed at the meeting of {closed.date:%-d %B %Y}", False
+        )
+    return DecisionRow(decision, f"Closed at the meeting of {closed.date:%-d %B %Y}", False)
+
+
+def meeting_agenda(meeting: Meeting, today: datetime.date | None = None) -> Agenda:
+    """A meeting's agenda, built from the data, and its record:
+
+    - a task group's: its workstream's exceptions for the month reviewed (actions overdue,
+      reported off track, slipped in the month, with no update for the month; due-date moves
+      waiting for the chair), and the workstream's report for the month;
+    - the programme board's: every workstream's report for the month and the programme-wide
+      one, each with its state;
+    - every body's: decisions of its earlier meetings still open when this one met (carried
+      forward, meeting to meeting, until closed), the decisions made here, and the reviews
+      of reports made at it.
+
+    A fixed number of queries, however many actions, reports and decisions.
+    """
+    agenda = Agenda(meeting=meeting)
+    body = meeting.body
+    if body.workstream_id:
+        _task_group_exceptions(agenda, body.workstream, today)
+    _reports(agenda, meeting_plan(meeting))
+    carried = (
+        Decision.objects.filter(meeting__body=body, meeting__date__lt=meeting.date)
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__date__gte=meeting.date))
+        .select_related("meeting", "owner", "closed_at")
+        .order_by("meeting__date", "pk")
+    )
+    agenda.carried = [_as_it_stood(decision, meeting) for decision in carried]
+    made = meeting.decisions.select_related("owner", "closed_at").order_by("pk")
+    agenda.decisions = [_as_it_stood(decision, meeting) for decision in made]
+    agenda.reviews = list(
+        Review.objects.filter(meeting=meeting)
+        .select_related("report__workstream", "by")
+        .order_by("at", "pk")
+    )
+    return agenda
+
+
+def decision_for_closing(meeting: Meeting, decision_id: int) -> Decision:
+    """A decision of an earlier meeting of ``meeting``'s body: what it may close."""
+    return get_object_or_404(
+        Decision.objects.select_related("meeting__body", "owner"),
+        pk=decision_id,
+        meeting__body_id=meeting.body_id,
+        meeting__date__lt=meeting.date,
+    )
+
+
+# --- Risks ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Register:
+    """One register: a workstream's (None: the programme's), its risks by score."""
+
+    workstream: Workstream | None
+    risks: list[Risk]
+
+
+class RiskFilter:
+    OPEN, CLOSED, ALL = "open", "closed", "all"
+    PROGRAMME = "programme"
+
+
+def risk_register(
+    plan: Plan, *, workstream: str = "", escalated: bool = False, status: str = RiskFilter.OPEN
+) -> list[Register]:
+    """The plan's risk registers, the programme's first then each workstream's, each sorted
+    by score (likelihood × impact), highest first. ``workstream``: a code, "programme", or
+    empty for all; ``escalated``: only those escalated to the board; ``status``: open,
+    closed or all. One query for the risks, one for the workstreams."""
+    risks = (
+        Risk.objects.filter(plan=plan)
+        .select_related("owner", "workstream")
+        .annotate(ranking=F("likelihood") * F("impact"))
+        .order_by("-ranking", "-impact", "title")
+    )
+    if status in (RiskFilter.OPEN, RiskFilter.CLOSED):
+        risks = risks.filter(status=status)
+    if escalated:
+        risks = risks.filter(escalated=True)
+    subjects = [None, *plan.workstreams.order_by("code")]
+    if workstream == RiskFilter.PROGRAMME:
+        subjects = [None]
+    elif workstream:
+        subjects = [w for w in subjects if w is not None and w.code == workstream]
+    registers = {subject.pk if subject else None: Register(subject, []) for subject in subjects}
+    for risk in risks:
+        register = registers.get(risk.workstream_id)
+        if register is not None:
+            register.risks.append(risk)
+    return list(registers.values())
+
+
+def risk_for_page(pk: int) -> Risk:
+    return get_object_or_404(Risk.objects.select_related("plan", "workstream", "owner"), pk=pk)
+
+
+def risk_state(risk: Risk) -> int | None:
+    """The id of the risk's latest history row: what a form opened on it is based on (a
+    risk has no version; every save writes a history row)."""
+    return risk.history.order_by("-history_id").values_list("history_id", flat=True).first()
+
+
+def registers_kept_by(user, plan: Plan) -> list[tuple[str, str]]:
+    """The registers ``user`` may add risks to, as (value, name): "programme" for the
+    programme's, else a workstream's code."""
+    registers = [("programme", "Programme")] if user.has_perm("governance.keep_risk", None) else []
+    return registers + [
+        (workstream.code, f"{workstream.code}: {workstream.name}")
+        for workstream in plan.workstreams.order_by("code")
+        if user.has_perm("governance.keep_risk", workstream)
+    ]

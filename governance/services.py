@@ -451,7 +451,9 @@ def meeting_edit(
 ) -> Meeting:
     """Correct a meeting's record. Its body stays: a meeting of another body is another
     meeting."""
-    meeting = Meeting.objects.select_for_update().select_related("body").get(pk=meeting.pk)
+    meeting = (
+        Meeting.objects.select_for_update(of=("self",)).select_related("body").get(pk=meeting.pk)
+    )
     _require_recorder(by, meeting.body)
     if meeting.closed_decisions.filter(meeting__date__gte=date).exists():
         raise ValidationError(
@@ -487,7 +489,9 @@ def decision_add(
 def decision_close(*, by, decision: Decision, at_meeting: Meeting, note: str) -> Decision:
     """Close a decision at a later meeting of the same body, saying what came of it."""
     decision = (
-        Decision.objects.select_for_update().select_related("meeting__body").get(pk=decision.pk)
+        Decision.objects.select_for_update(of=("self",))
+        .select_related("meeting__body")
+        .get(pk=decision.pk)
     )
     _require_recorder(by, decision.meeting.body)
     if not decision.is_open:
@@ -524,13 +528,8 @@ class RiskChangedSinceOpened(Exception):
         super().__init__(f"{risk} changed since it was opened")
 
 
-def risk_state(risk: Risk) -> int | None:
-    """The id of the risk's latest history row: what a form opened on it is based on."""
-    return risk.history.order_by("-history_id").values_list("history_id", flat=True).first()
-
-
 def _lock_risk(risk: Risk, by, based_on: int | None, *, doing: str) -> Risk:
-    risk = Risk.objects.select_for_update().select_related("workstream").get(pk=risk.pk)
+    risk = Risk.objects.select_for_update(of=("self",)).select_related("workstream").get(pk=risk.pk)
     _require(
         by,
         "governance.keep_risk",
@@ -541,7 +540,7 @@ def _lock_risk(risk: Risk, by, based_on: int | None, *, doing: str) -> Risk:
     )
     if risk.status != Risk.Status.OPEN:
         raise ValidationError(f"This risk is closed, so it cannot be {doing}.")
-    current = risk_state(risk)
+    current = selectors.risk_state(risk)
     if based_on is not None and current != based_on:
         opened = risk.history.filter(history_id=based_on).first()
         latest = risk.history.get(history_id=current)
@@ -595,9 +594,11 @@ def risk_add(
 @recorded_as_by
 def risk_change(*, by, risk: Risk, based_on: int | None = None, note: str = "", **values) -> Risk:
     """Change an open risk's title, description, owner, likelihood, impact, mitigation or
-    escalation (any of them, by keyword). ``based_on``: the risk's state (``risk_state``) when
-    the form was opened; a change made since is refused (``RiskChangedSinceOpened``).
-    ``note``, if given, says why, and is kept in the history. Nothing changed: nothing saved."""
+    escalation (any of them, by keyword).
+
+    ``based_on``: the risk's state (``selectors.risk_state``) when the form was opened; a
+    change made since is refused (``RiskChangedSinceOpened``). ``note``, if given, says why,
+    and is kept in the history. Nothing changed: nothing saved."""
     unknown = set(values) - set(RISK_FIELDS)
     if unknown:
         raise TypeError(f"Not a risk's field: {', '.join(sorted(unknown))}")

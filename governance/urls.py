@@ -32,4 +32,25 @@ urlpatterns = [
         views.ReportItemToActionView.as_view(),
         name="report-item-to-action",
     ),
+    # Meetings and their decisions
+    path("meetings/", views.MeetingListView.as_view(), name="meeting-list"),
+    path("meetings/record/", views.MeetingCreateView.as_view(), name="meeting-record"),
+    path("meetings/<int:pk>/", views.MeetingDetailView.as_view(), name="meeting-detail"),
+    path("meetings/<int:pk>/edit/", views.MeetingEditView.as_view(), name="meeting-edit"),
+    path(
+        "meetings/<int:pk>/decisions/add/",
+        views.DecisionAddView.as_view(),
+        name="decision-add",
+    ),
+    path(
+        "meetings/<int:pk>/decisions/<int:decision_id>/close/",
+        views.DecisionCloseView.as_view(),
+        name="decision-close",
+    ),
+    # The risk registers
+    path("risks/", views.RiskListView.as_view(), name="risk-list"),
+    path("risks/add/", views.RiskCreateView.as_view(), name="risk-add"),
+    path("risks/<int:pk>/", views.RiskDetailView.as_view(), name="risk-detail"),
+    path("risks/<int:pk>/change/", views.RiskChangeView.as_view(), name="risk-change"),
+    path("risks/<int:pk>/close/", views.RiskCloseView.as_view(), name="risk-close"),
 ]

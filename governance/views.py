@@ -2,6 +2,7 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -10,19 +11,30 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from workstreams import selectors as delivery
+from workstreams.history import history_entries
 from workstreams.models import Plan, Rag, month_start
-from workstreams.views import LivePlanMixin
+from workstreams.views import LivePlanMixin, _add_errors
 
 from . import selectors, services
 from .forms import (
+    PROGRAMME_REGISTER,
+    DecisionCloseForm,
+    DecisionForm,
+    MeetingFilterForm,
+    MeetingForm,
     ReportAnswersForm,
     ReportItemForm,
     ReportItemSettleForm,
     ReportItemToActionForm,
     ReportStartForm,
     ReportStepForm,
+    RiskCloseForm,
+    RiskFilterForm,
+    RiskForm,
+    last_month,
+    month_choices,
 )
-from .models import ProgressReport, ReportItem
+from .models import Body, ProgressReport, ReportItem, Risk
 
 
 class MyWorkView(TemplateView):
@@ -136,7 +148,6 @@ class ReportPageMixin:
             "rag_counts": selectors.content_rag_counts(content["actions"]),
             "before": selectors.report_before(report),
             "actions_link": report.plan.status == Plan.Status.LIVE,
-            "period_end": selectors.period_end(report.period),
         }
         if not report.is_frozen:
             context["items"] = list(selectors.report_items(report))
@@ -451,3 +462,363 @@ class ReportCompareView(TemplateView):
             comparison=selectors.report_comparison(report, other) if other else None,
         )
         return context
+
+
+# --- Meetings ------------------------------------------------------------------------------
+
+MEETINGS_PER_PAGE = 25
+
+
+class MeetingListView(TemplateView):
+    """Every body's meetings, newest first; filter by body."""
+
+    template_name = "governance/meeting_list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = MeetingFilterForm(self.request.GET or None)
+        body = form.cleaned_data.get("body") if form.is_valid() else None
+        page = Paginator(selectors.meetings_for_list(body), MEETINGS_PER_PAGE).get_page(
+            self.request.GET.get("page")
+        )
+        context.update(
+            form=form,
+            body=body,
+            page_obj=page,
+            meetings=page.object_list,
+            can_record=bool(selectors.bodies_recorded_by(self.request.user)),
+        )
+        return context
+
+
+class MeetingFormMixin:
+    """The meeting form's months: those of the live plan's year."""
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["months"] = month_choices(delivery.live_plan(), timezone.localdate())
+        return kwargs
+
+    def save(self, form, service, **arguments):
+        data = form.cleaned_data
+        try:
+            return service(
+                by=self.request.user,
+                date=data["date"],
+                period=data["period"],
+                attendees=list(data["attendees"]),
+                minutes=data["minutes"],
+                **arguments,
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+            return None
+
+
+class MeetingCreateView(MeetingFormMixin, FormView):
+    template_name = "governance/meeting_form.html"
+    form_class = MeetingForm
+
+    def dispatch(self, request, *args, **kwargs):
+        self.bodies = selectors.bodies_recorded_by(request.user)
+        if not self.bodies:
+            raise PermissionDenied("Only a body's chair or secretary records its meetings.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["bodies"] = Body.objects.filter(pk__in=[body.pk for body in self.bodies])
+        return kwargs
+
+    def get_initial(self):
+        chosen = self.request.GET.get("body", "")
+        return {
+            "period": last_month(timezone.localdate()),
+            "body": next((b.pk for b in self.bodies if str(b.pk) == chosen), None),
+        }
+
+    def form_valid(self, form):
+        meeting = self.save(form, services.meeting_record, body=form.cleaned_data["body"])
+        if meeting is None:
+            return self.form_invalid(form)
+        messages.success(self.request, f"Meeting of the {meeting.body} recorded.")
+        return redirect(meeting.get_absolute_url())
+
+
+class MeetingDetailView(TemplateView):
+    """A meeting: who came, the minutes, its agenda built from the data, the decisions made
+    at it and carried to it, and the reviews of reports made at it."""
+
+    template_name = "governance/meeting_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        meeting = selectors.meeting_for_page(kwargs["pk"])
+        context.update(
+            meeting=meeting,
+            agenda=selectors.meeting_agenda(meeting),
+            can_record=self.request.user.has_perm("governance.record_meeting", meeting),
+        )
+        return context
+
+
+class MeetingChangeMixin:
+    """A page that changes a meeting's record: its body's chair or secretary, or the
+    programme office."""
+
+    def dispatch(self, request, *args, **kwargs):
+        self.meeting = selectors.meeting_for_page(kwargs["pk"])
+        if not request.user.has_perm("governance.record_meeting", self.meeting):
+            raise PermissionDenied("Only the body's chair or secretary records its meetings.")
+        self.prepare(**kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+    def prepare(self, **kwargs):
+        """What else the page needs, once the user may change the meeting."""
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(meeting=self.meeting, **kwargs)
+
+
+class MeetingEditView(MeetingChangeMixin, MeetingFormMixin, FormView):
+    template_name = "governance/meeting_form.html"
+    form_class = MeetingForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "submit": "Save the changes"}
+
+    def get_initial(self):
+        meeting = self.meeting
+        return {
+            "date": meeting.date,
+            "period": f"{meeting.period:%Y-%m}",
+            "attendees": list(meeting.attendees.all()),
+            "minutes": meeting.minutes,
+        }
+
+    def form_valid(self, form):
+        if self.save(form, services.meeting_edit, meeting=self.meeting) is None:
+            return self.form_invalid(form)
+        messages.success(self.request, "Meeting record saved.")
+        return redirect(self.meeting.get_absolute_url())
+
+
+class DecisionAddView(MeetingChangeMixin, FormView):
+    template_name = "governance/meeting_decision_form.html"
+    form_class = DecisionForm
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            services.decision_add(
+                by=self.request.user,
+                meeting=self.meeting,
+                text=data["text"],
+                owner=data["owner"],
+                due_date=data["due_date"],
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, "Decision added.")
+        return redirect(self.meeting.get_absolute_url() + "#decisions")
+
+
+class DecisionCloseView(MeetingChangeMixin, FormView):
+    """Close a decision of an earlier meeting at this one."""
+
+    template_name = "governance/meeting_decision_form.html"
+    form_class = DecisionCloseForm
+
+    def prepare(self, **kwargs):
+        self.decision = selectors.decision_for_closing(self.meeting, kwargs["decision_id"])
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(decision=self.decision, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            services.decision_close(
+                by=self.request.user,
+                decision=self.decision,
+                at_meeting=self.meeting,
+                note=form.cleaned_data["closing_note"],
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, "Decision closed at this meeting.")
+        return redirect(self.meeting.get_absolute_url() + "#carried")
+
+
+# --- Risks ---------------------------------------------------------------------------------
+
+
+class RiskListView(LivePlanMixin, TemplateView):
+    """The live plan's risk registers, the programme's and each workstream's, by score."""
+
+    template_name = "governance/risk_list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        workstreams = list(self.plan.workstreams.order_by("code"))
+        form = RiskFilterForm(self.request.GET or None, workstreams=workstreams)
+        filters = form.cleaned_data if form.is_valid() else {}
+        registers = selectors.risk_register(
+            self.plan,
+            workstream=filters.get("workstream", ""),
+            escalated=filters.get("escalated", False),
+            status=filters.get("status") or "open",
+        )
+        context.update(
+            plan=self.plan,
+            form=form,
+            registers=registers,
+            risk_count=sum(len(register.risks) for register in registers),
+            can_add=bool(selectors.registers_kept_by(self.request.user, self.plan)),
+        )
+        return context
+
+
+class RiskCreateView(LivePlanMixin, FormView):
+    template_name = "governance/risk_form.html"
+    form_class = RiskForm
+
+    def dispatch(self, request, *args, **kwargs):
+        self.registers = selectors.registers_kept_by(request.user, self.plan)
+        if not self.registers:
+            raise PermissionDenied("You do not keep a risk register.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "registers": self.registers, "submit": "Add the risk"}
+
+    def get_initial(self):
+        chosen = self.request.GET.get("register", "")
+        return {"register": chosen if chosen in dict(self.registers) else ""}
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        register = data["register"]
+        workstream = (
+            None
+            if register == PROGRAMME_REGISTER
+            else get_object_or_404(self.plan.workstreams, code=register)
+        )
+        try:
+            risk = services.risk_add(
+                by=self.request.user,
+                plan=self.plan,
+                workstream=workstream,
+                **{name: data[name] for name in services.RISK_FIELDS},
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Risk “{risk.title}” added.")
+        return redirect("governance:risk-detail", pk=risk.pk)
+
+
+class RiskDetailView(TemplateView):
+    """A risk, and every change to it: who, when, each field before and after, and why."""
+
+    template_name = "governance/risk_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        risk = selectors.risk_for_page(kwargs["pk"])
+        context.update(
+            risk=risk,
+            entries=history_entries(risk.history.all()),
+            can_keep=risk.status == Risk.Status.OPEN
+            and self.request.user.has_perm("governance.keep_risk", risk),
+        )
+        return context
+
+
+class RiskChangeMixin:
+    """A page that changes a risk: who keeps its register, while it is open."""
+
+    def dispatch(self, request, *args, **kwargs):
+        self.risk = selectors.risk_for_page(kwargs["pk"])
+        if not request.user.has_perm("governance.keep_risk", self.risk):
+            raise PermissionDenied("You do not keep this risk's register.")
+        if self.risk.status != Risk.Status.OPEN:
+            messages.error(request, "This risk is closed, so it cannot be changed.")
+            return redirect("governance:risk-detail", pk=self.risk.pk)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(risk=self.risk, **kwargs)
+
+    def conflict(self, form, conflict):
+        """Someone saved the risk after this form was opened: show what they changed, keep
+        this person's entries, now based on the risk as it is, to save again on purpose."""
+        data = form.data.copy()
+        data["based_on"] = selectors.risk_state(conflict.risk)
+        form = self.get_form_class()(**{**self.get_form_kwargs(), "data": data})
+        form.is_valid()
+        form.add_error(
+            None,
+            "Someone else changed this risk after you opened it. Nothing of yours has been "
+            "saved. Check their changes below, then save again if yours should still apply.",
+        )
+        context = self.get_context_data(
+            form=form, conflict=conflict.changes, conflict_by=conflict.changed_by
+        )
+        return self.render_to_response(context, status=409)
+
+
+class RiskChangeView(RiskChangeMixin, FormView):
+    template_name = "governance/risk_form.html"
+    form_class = RiskForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "submit": "Save the changes"}
+
+    def get_initial(self):
+        risk = self.risk
+        return {
+            **{name: getattr(risk, name) for name in services.RISK_FIELDS},
+            "based_on": selectors.risk_state(risk),
+        }
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            services.risk_change(
+                by=self.request.user,
+                risk=self.risk,
+                based_on=data["based_on"],
+                note=data["note"],
+                **{name: data[name] for name in services.RISK_FIELDS},
+            )
+        except services.RiskChangedSinceOpened as conflict:
+            return self.conflict(form, conflict)
+        except ValidationError as error:
+            _add_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, "Risk saved.")
+        return redirect("governance:risk-detail", pk=self.risk.pk)
+
+
+class RiskCloseView(RiskChangeMixin, FormView):
+    template_name = "governance/risk_close.html"
+    form_class = RiskCloseForm
+
+    def get_initial(self):
+        return {"based_on": selectors.risk_state(self.risk)}
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            services.risk_close(
+                by=self.request.user, risk=self.risk, note=data["note"], based_on=data["based_on"]
+            )
+        except services.RiskChangedSinceOpened as conflict:
+            return self.conflict(form, conflict)
+        except ValidationError as error:
+            _add_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, "Risk closed.")
+        return redirect("governance:risk-detail", pk=self.risk.pk)

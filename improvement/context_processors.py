@@ -16,6 +16,8 @@ def navigation(request):
         ("home", home, True),
         ("workstreams:action-list", "Actions", True),
         ("governance:report-list", "Reports", True),
+        ("governance:meeting-list", "Meetings", True),
+        ("governance:risk-list", "Risks", True),
         ("admin:index", "Admin", user.is_staff),
     ]
     return {

@@ -176,6 +176,50 @@ def ref(reference):
     return lambda w: {"reference": reference}
 
 
+SROS = ("sro.mp", "sro.wf", "sro.pa", "sro.pl")
+LEADS = ("lead.mp", "lead.wf", "lead.pa", "lead.pl")
+
+
+def mp_meeting(w):
+    """The MP task group's meeting that make_records() adds, on the suite's day."""
+    return Meeting.objects.get(body__workstream__code="MP", date=REFERENCE_DAY.date())
+
+
+def earlier_decision(w):
+    """A decision of an earlier MP task group meeting, still open (make_records())."""
+    return Decision.objects.get(text="Report the supervision audit.")
+
+
+def mp_risk(w):
+    return Risk.objects.get(title="Managers leave before the new standards bed in")
+
+
+def meeting_form(w, **fields):
+    """A valid meeting record: let through, it would change the meeting (or add one)."""
+    return {
+        "date_0": "11",
+        "date_1": "1",
+        "date_2": "2019",
+        "period": "2018-12",
+        "attendees": [w.users["sro.mp"].pk],
+        "minutes": "Written by whoever got through.",
+        **fields,
+    }
+
+
+def risk_form(w, **fields):
+    return {
+        "title": "Written by whoever got through",
+        "description": "",
+        "owner": w.users["sro.mp"].pk,
+        "likelihood": "5",
+        "impact": "5",
+        "mitigation": "",
+        "escalated": "on",
+        **fields,
+    }
+
+
 # Four-question reports: make_records() adds December 2018's, one in each state: WF's a
 # draft with a line, PA's submitted, PL's endorsed, the programme's signed off.
 DECEMBER = datetime.date(2018, 12, 1)
@@ -295,6 +339,82 @@ PAGES: dict[str, list[Case]] = {
     "workstreams:workstream-detail": [
         Case("MP", signed_in(SHOWN, NOT_ALLOWED), lambda w: {"code": "MP"}),
         Case("no such workstream", signed_in(NOT_FOUND, NOT_ALLOWED), lambda w: {"code": "XX"}),
+    ],
+    # --- Meetings: everyone reads; a body's chair and secretary record its meetings and
+    # decisions, the programme office any body's (the demo's: sro.* chair task groups,
+    # exec.director chairs the programme board, office is its secretary) ---
+    "governance:meeting-list": [Case("", signed_in(SHOWN, NOT_ALLOWED))],
+    "governance:meeting-record": [
+        Case(
+            "a body they record (sro.wf and others: a choice not offered to them)",
+            only(SUPERUSER, "office", "exec.director", "sro.mp", "sro.wf", "sro.pa", "sro.pl"),
+            body=lambda w: meeting_form(w, body=mp_meeting(w).body.pk),
+        )
+    ],
+    "governance:meeting-detail": [
+        Case("MP task group", signed_in(SHOWN, NOT_ALLOWED), lambda w: {"pk": mp_meeting(w).pk}),
+        Case("no such meeting", signed_in(NOT_FOUND, NOT_ALLOWED), lambda w: {"pk": 999999}),
+    ],
+    "governance:meeting-edit": [
+        Case(
+            "MP task group",
+            only(SUPERUSER, "office", "sro.mp"),
+            lambda w: {"pk": mp_meeting(w).pk},
+            body=meeting_form,
+        )
+    ],
+    "governance:decision-add": [
+        Case(
+            "MP task group",
+            only(SUPERUSER, "office", "sro.mp"),
+            lambda w: {"pk": mp_meeting(w).pk},
+            body=lambda w: {"text": "Let through.", "owner": "", "due_date_0": ""},
+        )
+    ],
+    "governance:decision-close": [
+        Case(
+            "an earlier meeting's decision, at the MP task group",
+            only(SUPERUSER, "office", "sro.mp"),
+            lambda w: {"pk": mp_meeting(w).pk, "decision_id": earlier_decision(w).pk},
+            body=lambda w: {"closing_note": "Let through."},
+        ),
+        Case(
+            "a decision of the same meeting: not closed there",
+            only(SUPERUSER, "office", "sro.mp", get=NOT_FOUND, post=NOT_FOUND),
+            lambda w: {"pk": mp_meeting(w).pk, "decision_id": mp_meeting(w).decisions.first().pk},
+            body=lambda w: {"closing_note": "Let through."},
+        ),
+    ],
+    # --- Risks: everyone reads; a workstream's register is kept by its task group chair and
+    # lead officers, the programme's by the programme board chair, all by the programme
+    # office ---
+    "governance:risk-list": [Case("", signed_in(SHOWN, NOT_ALLOWED))],
+    "governance:risk-add": [
+        Case(
+            "who keeps a register (an MP risk: others' choice is not offered)",
+            only(SUPERUSER, "office", "exec.director", *SROS, *LEADS),
+            body=lambda w: risk_form(w, register="MP"),
+        )
+    ],
+    "governance:risk-detail": [
+        Case("an MP risk", signed_in(SHOWN, NOT_ALLOWED), lambda w: {"pk": mp_risk(w).pk}),
+        Case("no such risk", signed_in(NOT_FOUND, NOT_ALLOWED), lambda w: {"pk": 999999}),
+    ],
+    "governance:risk-change": [
+        Case(
+            "an MP risk",
+            only(SUPERUSER, "office", "sro.mp", "lead.mp"),
+            lambda w: {"pk": mp_risk(w).pk},
+            body=lambda w: risk_form(w, note="Let through.", based_on=""),
+        )
+    ],
+    "governance:risk-close": [
+        Case(
+            "an MP risk",
+            only(SUPERUSER, "office", "sro.mp", "lead.mp"),
+            lambda w: {"pk": mp_risk(w).pk},
+            body=lambda w: {"note": "Let through.", "based_on": ""},
+        )
     ],
     # --- Four-question reports: everyone reads; a workstream's lead officers, task group
     # and the programme office draft its report (the office the programme's), its task
@@ -847,6 +967,10 @@ def make_records(users, plan):
         period=REFERENCE_DAY.date().replace(day=1),
     )
     Decision.objects.create(meeting=meeting, text="Audit supervision.", owner=users["sro.mp"])
+    earlier = Meeting.objects.create(
+        body=meeting.body, date=datetime.date(2018, 12, 13), period=datetime.date(2018, 11, 1)
+    )
+    Decision.objects.create(meeting=earlier, text="Report the supervision audit.")
     Reminder.objects.create(
         user=users["lead.mp"], kind=Reminder.Kind.UPDATES, sent_on=REFERENCE_DAY.date(), about="-"
     )

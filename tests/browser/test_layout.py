@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from governance import services as governance
+from governance.models import Body, Risk
 from tests.browser.test_pages import serious_violations
 from tests.helpers import report_in_state
 from workstreams import services
@@ -178,6 +179,88 @@ def site(page):
     return "/".join(page.url.split("/", 3)[:3])
 
 
+def show_meeting(kind):
+    """A meeting of the MP task group (or the programme board) reviewing December 2018, with
+    a decision carried from an earlier meeting and two made at it, opened as recorded."""
+
+    def prepare(page):
+        office = person("office")
+        body = (
+            Body.objects.get(workstream__code="MP", workstream__plan__status="live")
+            if kind == "task_group"
+            else Body.objects.get(kind="programme_board")
+        )
+        record = {"by": office, "body": body, "attendees": [person("sro.mp"), person("lead.mp")]}
+        earlier = governance.meeting_record(
+            **record, date=datetime.date(2018, 12, 14), period=datetime.date(2018, 11, 1)
+        )
+        governance.decision_add(
+            by=office,
+            meeting=earlier,
+            text="Audit a sample of supervision records against the managers' practice "
+            "standards and bring the findings to the January meeting.",
+            owner=person("lead.mp"),
+            due_date=datetime.date(2019, 1, 9),
+        )
+        meeting = governance.meeting_record(
+            **record,
+            date=datetime.date(2019, 1, 9),
+            period=datetime.date(2018, 12, 1),
+            minutes="The meeting went through the month's exceptions with each lead officer.",
+        )
+        for text in ("Bring the recruitment plan to February.", "Escalate MP-1.5 to the board."):
+            governance.decision_add(by=office, meeting=meeting, text=text, owner=person("sro.mp"))
+        page.goto(f"{site(page)}{meeting.get_absolute_url()}")
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Meeting on 9 January")
+
+    return prepare
+
+
+def submit_empty(page):
+    page.get_by_role("button", name=re.compile("^(Save|Add)")).click()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
+
+
+def a_risk(by="sro.mp"):
+    plan = Action.objects.get(reference="MP-1.2").plan
+    return governance.risk_add(
+        by=person(by),
+        plan=plan,
+        workstream=plan.workstreams.get(code="MP"),
+        title="Team managers leave before the practice standards are embedded in supervision",
+        description="Turnover of team managers in the assessment service remains high.",
+        owner=person("sro.mp"),
+        likelihood=4,
+        impact=5,
+        mitigation="Retention payments; a development programme for aspiring team managers.",
+        escalated=True,
+    )
+
+
+def show_risk_history(page):
+    """A risk changed twice (once with a reason) and closed, on its page."""
+    risk = a_risk()
+    governance.risk_change(by=person("lead.mp"), risk=risk, likelihood=3, note="Two posts filled.")
+    governance.risk_change(by=person("office"), risk=risk, mitigation="Retention payments.")
+    governance.risk_close(by=person("sro.mp"), risk=risk, note="All the posts are filled.")
+    page.goto(f"{site(page)}/risks/{risk.pk}/")
+    expect(page.locator("[data-history-entry]")).to_have_count(4)
+
+
+def show_risk_conflict(page):
+    """Someone else changes the risk while the form is open; saving then shows what."""
+    risk = a_risk()
+    page.goto(f"{site(page)}/risks/{risk.pk}/change/")
+    governance.risk_change(
+        by=person("office"),
+        risk=Risk.objects.get(pk=risk.pk),
+        mitigation="Retention payments, and a review of caseloads in the assessment service.",
+    )
+    page.get_by_label("Why it changed (optional)").fill("The second round of recruitment failed.")
+    page.get_by_role("button", name="Save the changes").click()
+    expect(page.locator("#conflict-changes")).to_be_visible()
+
+
 DECEMBER, JANUARY = datetime.date(2018, 12, 1), datetime.date(2019, 1, 1)
 
 
@@ -201,6 +284,7 @@ def december_report(state, code="MP"):
     ]
     for step, by in steps[: ["draft", "submitted", "endorsed", "signed_off"].index(state)]:
         step(report=report, by=by)
+    report.refresh_from_db()
     return report
 
 
@@ -220,6 +304,25 @@ def show_report(state):
         expect(page.get_by_role("heading", level=1)).to_contain_text("December 2018")
 
     return prepare
+
+
+def show_report_conflict(page):
+    """The draft's answers opened, then saved by someone else: saving shows what they
+    saved (the 409 page), the words typed kept."""
+    report = december_report("draft")
+    page.goto(f"{site(page)}/reports/{report.pk}/edit/")
+    governance.report_edit(
+        report=report,
+        by=person("sro.mp"),
+        based_on_version=report.version,
+        working_well="Managers' seminars held in August; supervision audited against the "
+        "new practice standards in November, 31 of 40 records meeting them.",
+        how_we_know=report.how_we_know,
+        worried_about=report.worried_about,
+    )
+    page.get_by_label("What's working well?").fill("Managers' seminars held in August.")
+    page.get_by_role("button", name="Save the answers").click()
+    expect(page.locator("#conflict-changes")).to_be_visible()
 
 
 def show_comparison(page):
@@ -270,6 +373,15 @@ PAGES = [
     ("report-draft", "lead.mp", "/reports/", show_report("draft")),
     ("report-signed-off", "office", "/reports/", show_report("signed_off")),
     ("report-compare", "viewer", "/reports/", show_comparison),
+    ("report-edit-conflict", "lead.mp", "/reports/", show_report_conflict),
+    ("meetings", "viewer", "/meetings/", None),
+    ("meeting-task-group", "sro.mp", "/meetings/", show_meeting("task_group")),
+    ("meeting-board", "viewer", "/meetings/", show_meeting("programme_board")),
+    ("meeting-record-errors", "office", "/meetings/record/", submit_empty),
+    ("risks", "viewer", "/risks/", None),
+    ("risk-history", "lead.mp", "/risks/", show_risk_history),
+    ("risk-add-errors", "lead.mp", "/risks/add/", submit_empty),
+    ("risk-change-conflict", "sro.mp", "/risks/", show_risk_conflict),
 ]
 
 
