@@ -200,7 +200,12 @@ def test_the_list_shows_each_report_and_what_waits_for_the_reader(client, plan):
     url = reverse("governance:report-list") + "?period=2018-12"
     expected = {
         # username: {row: what its "For you" cell says}
-        "sro.mp": {"MP": "Waiting for your endorsement", "WF": "Nothing", "PL": "Nothing"},
+        # sro.mp sits on the programme board too: WF's endorsed report is coming to it.
+        "sro.mp": {
+            "MP": "Waiting for your endorsement",
+            "WF": "Coming to the programme board for sign-off",
+            "PL": "Nothing",
+        },
         "exec.director": {"MP": "Nothing", "WF": "Waiting for your sign-off"},
         "lead.pa": {"PA": "Returned to you", "PL": "Nothing", "programme": "Nothing"},
         "lead.pl": {"PL": "Start the December report for Platforms", "MP": "Nothing"},
@@ -209,6 +214,9 @@ def test_the_list_shows_each_report_and_what_waits_for_the_reader(client, plan):
             "PL": "Start the December report for Platforms",
             "programme": "Start the December report for the programme",
         },
+        "board.member": {"WF": "Coming to the programme board for sign-off", "MP": "Nothing"},
+        # The administrator may take any step, but is nobody's reviewer: nothing waits.
+        "admin": {"MP": "Nothing", "WF": "Nothing"},
         "viewer": dict.fromkeys(("MP", "WF", "PA", "PL", "programme"), "Nothing"),
     }
     for username, rows in expected.items():
@@ -372,10 +380,12 @@ def test_the_author_edits_the_answers(client, plan):
     response = signed_in(client, "lead.mp").get(edit_url(report))
     assert response.status_code == 200
     assert f'name="version" value="{report.version}"' in response.content.decode()
-    response = client.post(edit_url(report), answers(report))
+    # A browser sends a text area's line ends as "\r\n"; they are saved as the draft's "\n".
+    typed = "Seminars held in August.\r\nSupervision audited."
+    response = client.post(edit_url(report), answers(report, working_well=typed))
     assert response.status_code == 302 and response.url == report.get_absolute_url()
     saved = ProgressReport.objects.get(pk=report.pk)
-    assert saved.working_well == "Seminars held in August."
+    assert saved.working_well == "Seminars held in August.\nSupervision audited."
     assert saved.history.first().history_user.username == "lead.mp"
     assert "Seminars held in August." in text_of(client.get(report.get_absolute_url()))
 
