@@ -187,6 +187,10 @@ def test_a_step_names_the_meeting_it_was_taken_at(client, plan):
     trail = element(client.get(report.get_absolute_url()), 'data-step="endorse"')
     assert "Senior responsible officer (Management & Practice)" in trail
     assert str(meeting) in trail and "Agreed." in trail
+    assert (
+        f'href="{meeting.get_absolute_url()}"'
+        in client.get(report.get_absolute_url()).content.decode()
+    )
 
 
 # --- The list of a month's reports ---------------------------------------------------------
