@@ -127,6 +127,8 @@ class ReportStepForm(forms.Form):
 
     comment = forms.CharField(required=False, max_length=COMMENT_LIMIT)
     meeting = forms.ModelChoiceField(queryset=Meeting.objects.none(), required=False)
+    # The version the reviewer read: a step on a report changed since is refused.
+    version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args, report, **kwargs):
         super().__init__(*args, **kwargs)

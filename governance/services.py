@@ -146,13 +146,19 @@ class ReportChangedSinceOpened(Exception):
         super().__init__(f"{report} changed since it was opened")
 
 
-def _lock_report(report: ProgressReport) -> ProgressReport:
+def _lock_report(report: ProgressReport, based_on_version: int | None = None) -> ProgressReport:
+    """The report read afresh and locked until the transaction ends; with
+    ``based_on_version`` (the version the reviewer read), refused if it changed since: an
+    endorsement or sign-off applies to the words the reviewer saw."""
     # Only the report's row is locked (a programme-wide report has no workstream to join).
-    return (
+    locked = (
         ProgressReport.objects.select_for_update(of=("self",))
         .select_related("plan", "workstream")
         .get(pk=report.pk)
     )
+    if based_on_version is not None and locked.version != based_on_version:
+        raise ReportChangedSinceOpened(locked)
+    return locked
 
 
 def _require(by, permission: str, subject, message: str) -> None:
@@ -311,10 +317,12 @@ def report_item_to_action(*, item: ReportItem, by, reference: str, priority=None
 
 
 @recorded_as_by
-def report_submit(*, report: ProgressReport, by, comment: str = "", meeting=None) -> Review:
+def report_submit(
+    *, report: ProgressReport, by, comment: str = "", meeting=None, based_on_version=None
+) -> Review:
     """The author sends the draft for endorsement (a programme-wide report, which has no task
     group, goes straight to the programme board chair)."""
-    report = _lock_report(report)
+    report = _lock_report(report, based_on_version)
     _require(by, "governance.draft_report", report, "You may not submit this report.")
     _require_state(report, ProgressReport.Status.DRAFT, doing="submitted")
     for question in ("working_well", "how_we_know", "worried_about"):
@@ -327,15 +335,22 @@ def report_submit(*, report: ProgressReport, by, comment: str = "", meeting=None
 
 
 @recorded_as_by
-def report_endorse(*, report: ProgressReport, by, comment: str = "", meeting=None) -> Review:
+def report_endorse(
+    *, report: ProgressReport, by, comment: str = "", meeting=None, based_on_version=None
+) -> Review:
     """The workstream's task group chair endorses a submitted report for the board."""
-    report = _lock_report(report)
+    report = _lock_report(report, based_on_version)
     _require(
         by,
         "governance.endorse_report",
         report,
         "Only the workstream's task group chair endorses its report.",
     )
+    if report.workstream_id is None:
+        raise ValidationError(
+            "The programme-wide report has no task group: it goes straight to the programme "
+            "board chair for sign-off."
+        )
     _require_state(report, ProgressReport.Status.SUBMITTED, doing="endorsed")
     report.status = ProgressReport.Status.ENDORSED
     report.save()
@@ -343,11 +358,13 @@ def report_endorse(*, report: ProgressReport, by, comment: str = "", meeting=Non
 
 
 @recorded_as_by
-def report_sign_off(*, report: ProgressReport, by, comment: str = "", meeting=None) -> Review:
+def report_sign_off(
+    *, report: ProgressReport, by, comment: str = "", meeting=None, based_on_version=None
+) -> Review:
     """The programme board chair signs the report off: it is frozen as it stands, with what
     it reported on (actions, indicators, risks) written into its snapshot and sealed by a
     checksum."""
-    report = _lock_report(report)
+    report = _lock_report(report, based_on_version)
     _require(
         by,
         "governance.sign_off_report",
@@ -368,11 +385,13 @@ def report_sign_off(*, report: ProgressReport, by, comment: str = "", meeting=No
 
 
 @recorded_as_by
-def report_return(*, report: ProgressReport, by, comment: str, meeting=None) -> Review:
+def report_return(
+    *, report: ProgressReport, by, comment: str, meeting=None, based_on_version=None
+) -> Review:
     """A reviewer sends the report back to its author with a comment: the task group chair a
     submitted one, the programme board chair an endorsed one (or a submitted programme-wide
     one)."""
-    report = _lock_report(report)
+    report = _lock_report(report, based_on_version)
     _require_state(
         report, ProgressReport.Status.SUBMITTED, ProgressReport.Status.ENDORSED, doing="returned"
     )
@@ -387,10 +406,10 @@ def report_return(*, report: ProgressReport, by, comment: str, meeting=None) -> 
 
 
 @recorded_as_by
-def report_reopen(*, report: ProgressReport, by, comment: str) -> Review:
+def report_reopen(*, report: ProgressReport, by, comment: str, based_on_version=None) -> Review:
     """The programme office reopens a signed-off report, with a reason. The signed-off
     content stays in the report's history (with its checksum) and the reviews."""
-    report = _lock_report(report)
+    report = _lock_report(report, based_on_version)
     _require(by, "governance.reopen_report", report, "Only the programme office reopens reports.")
     _require_state(report, ProgressReport.Status.SIGNED_OFF, doing="reopened")
     if not comment.strip():

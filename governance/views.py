@@ -381,11 +381,20 @@ class ReportStepView(View):
                 f"{form.fields['comment'].max_length:,} characters.",
             )
             return redirect(report)
-        extra = {"comment": form.cleaned_data["comment"]}
+        extra = {
+            "comment": form.cleaned_data["comment"],
+            "based_on_version": form.cleaned_data["version"],
+        }
         if self.takes_meeting:
             extra["meeting"] = form.cleaned_data["meeting"]
         try:
             self.take(report=report, by=request.user, **extra)
+        except services.ReportChangedSinceOpened:
+            messages.error(
+                request,
+                "The report changed after you opened it, so nothing was done. Read it again "
+                "as it is now, then take the step if it still stands.",
+            )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:

@@ -342,3 +342,42 @@ def test_two_sign_offs_at_once_cannot_both_succeed(demo):
         thread.join()
     assert sorted(outcomes) == ["refused", "signed"]
     assert ProgressReport.objects.get(pk=report.pk).reviews.filter(step="sign_off").count() == 1
+
+
+def test_a_step_on_a_report_changed_since_the_reviewer_read_it_is_refused(client, plan):
+    report = at_state(plan, "submitted")
+    read = ProgressReport.objects.get(pk=report.pk).version
+    # Returned, changed and submitted again while the chair had the old words open.
+    services.report_return(report=report, by=user("sro.mp"), comment="Add the audit.")
+    answered(ProgressReport.objects.get(pk=report.pk))
+    report = ProgressReport.objects.get(pk=report.pk)
+    services.report_edit(
+        report=report,
+        by=user("lead.mp"),
+        based_on_version=report.version,
+        working_well="Different words.",
+        how_we_know="Audit of 40 files.",
+        worried_about="Locums.",
+    )
+    services.report_submit(report=report, by=user("lead.mp"))
+    before = state_of(report)
+    with pytest.raises(services.ReportChangedSinceOpened):
+        services.report_endorse(report=report, by=user("sro.mp"), based_on_version=read)
+    assert state_of(report) == before
+    # Through the page: the hidden version the chair's page carried.
+    client.force_login(user("sro.mp"))
+    page = client.post(f"/reports/{report.pk}/endorse/", {"version": read}, follow=True)
+    assert "changed after you opened it" in page.content.decode()
+    assert state_of(report) == before
+    current = ProgressReport.objects.get(pk=report.pk).version
+    client.post(f"/reports/{report.pk}/endorse/", {"version": current})
+    assert ProgressReport.objects.get(pk=report.pk).status == "endorsed"
+
+
+def test_the_programme_report_is_never_endorsed_not_even_by_the_administrator(plan):
+    report = answered(start(plan, by="office", code=None))
+    services.report_submit(report=report, by=user("office"))
+    before = state_of(report)
+    with pytest.raises(ValidationError, match="no task group"):
+        services.report_endorse(report=report, by=user("admin"))
+    assert state_of(report) == before
