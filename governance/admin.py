@@ -10,7 +10,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from import_export.admin import ExportMixin
 
-from workstreams.admin import AppendOnlyAdmin, AuditedAdmin, HistoryReadOnlyAdmin
+from workstreams.admin import (
+    AppendOnlyAdmin,
+    AuditedAdmin,
+    HistoryReadOnlyAdmin,
+    ReadOnlyAdmin,
+)
 
 from . import resources, services
 from .models import (
@@ -57,12 +62,22 @@ class DecisionInline(admin.TabularInline):
     model = Decision
     fk_name = "meeting"
     extra = 0
-    autocomplete_fields = ["owner"]
-    fields = ["text", "owner", "due_date", "closed_at", "closing_note"]
+    can_delete = False
+    fields = readonly_fields = ["text", "owner", "due_date", "closed_at", "closing_note"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class KeptInThePortalAdmin(AppendOnlyAdmin):
+    """Meetings, their decisions and the risk registers are kept on the portal's pages,
+    through services that check who may (a body's chair or secretary, a workstream's risk
+    keepers, the programme office) and refuse a stale form. Here they are read and exported,
+    never edited round those checks."""
 
 
 @admin.register(Meeting)
-class MeetingAdmin(AuditedAdmin):
+class MeetingAdmin(KeptInThePortalAdmin):
     resource_classes = [resources.MeetingResource]
     list_display = ["body", "date", "period"]
     list_filter = ["body"]
@@ -73,12 +88,13 @@ class MeetingAdmin(AuditedAdmin):
 
 
 @admin.register(Decision)
-class DecisionAdmin(HistoryReadOnlyAdmin):
+class DecisionAdmin(ReadOnlyAdmin):
+    """Kept on the meeting's page in the portal (see ``KeptInThePortalAdmin``)."""
+
     list_display = ["text", "meeting", "owner", "due_date", "closed_at"]
     list_filter = ["meeting__body"]
     search_fields = ["text", "closing_note"]
     list_select_related = ["meeting__body", "owner", "closed_at"]
-    autocomplete_fields = ["owner"]
 
 
 class ReportItemInline(admin.TabularInline):
@@ -180,39 +196,23 @@ class ProgressReportAdmin(ExportMixin, HistoryReadOnlyAdmin):
 
 
 @admin.register(ReportItem)
-class ReportItemAdmin(HistoryReadOnlyAdmin):
+class ReportItemAdmin(ReadOnlyAdmin):
+    """Lines change on the report's page, in a draft, through the services."""
+
     list_display = ["description", "report", "owner", "due_date", "outcome"]
     list_filter = ["outcome"]
     search_fields = ["description"]
     list_select_related = ["report__workstream", "owner"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Reminder)
-class ReminderAdmin(HistoryReadOnlyAdmin):
+class ReminderAdmin(ReadOnlyAdmin):
     """What ``send_reminders`` sent, to whom and when: a record, read only."""
 
     list_display = ["user", "kind", "sent_on", "sent_at"]
     list_filter = ["kind", "sent_on"]
     search_fields = ["user__username", "about"]
     list_select_related = ["user"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Review)
@@ -225,7 +225,7 @@ class ReviewAdmin(AppendOnlyAdmin):
 
 
 @admin.register(Risk)
-class RiskAdmin(ExportMixin, HistoryReadOnlyAdmin):
+class RiskAdmin(KeptInThePortalAdmin):
     resource_classes = [resources.RiskResource]
     list_display = ["title", "workstream", "owner", "likelihood", "impact", "escalated", "status"]
     list_filter = ["status", "escalated", "workstream"]

@@ -105,10 +105,8 @@ class AuditedAdmin(ImportExportModelAdmin, HistoryReadOnlyAdmin):
     """Admin with history (field by field) and spreadsheet import/export by natural keys."""
 
 
-class AppendOnlyAdmin(ExportMixin, HistoryReadOnlyAdmin):
-    """For the record of what people did (updates, due-date changes, reviews): read and
-    exported; never added, changed or deleted here, by anyone. They are made by the portal's
-    services, with their author and time, and the database protects them (PROTECT)."""
+class ReadOnlyAdmin(HistoryReadOnlyAdmin):
+    """Read here, with its history; never added, changed or deleted here, by anyone."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -118,6 +116,12 @@ class AppendOnlyAdmin(ExportMixin, HistoryReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class AppendOnlyAdmin(ExportMixin, ReadOnlyAdmin):
+    """For the record of what people did (updates, due-date changes, reviews): read and
+    exported; never added, changed or deleted here, by anyone. They are made by the portal's
+    services, with their author and time, and the database protects them (PROTECT)."""
 
 
 # The name the admin used before append-only meant "no add, change or delete" here.
