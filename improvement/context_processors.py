@@ -10,10 +10,10 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {"navigation": []}
     current = request.resolver_match.view_name if request.resolver_match else ""
-    # Who updates actions has "My work"; who only reads has an overview.
-    home = "My work" if user.has_perm("workstreams.change_action") else "Overview"
     items = [
-        ("home", home, True),
+        # "Home" for everyone: My work for whoever has something to do (actions to update,
+        # decisions, reports to write or review), the plan at a glance for readers.
+        ("home", "Home", True),
         ("workstreams:action-list", "Actions", True),
         ("governance:report-list", "Reports", True),
         ("governance:meeting-list", "Meetings", True),
