@@ -13,7 +13,7 @@ from django.views.generic import FormView, TemplateView
 from workstreams import selectors as delivery
 from workstreams.history import history_entries
 from workstreams.models import Plan, Rag, month_start
-from workstreams.views import LivePlanMixin, _add_errors
+from workstreams.views import LivePlanMixin, add_errors
 
 from . import selectors, services
 from .forms import (
@@ -174,16 +174,6 @@ class ReportDetailView(ReportPageMixin, TemplateView):
         return context
 
 
-def _form_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            for message in errors:
-                form.add_error(field if field in form.fields else None, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
-
-
 class ReportEditView(FormView):
     """The draft's answers, for those who may draft it. A save based on an older version is
     refused (409), keeping the words typed and showing what is saved now."""
@@ -232,7 +222,7 @@ class ReportEditView(FormView):
         except services.ReportChangedSinceOpened as conflict:
             return self.conflict(form, conflict.report)
         except ValidationError as error:
-            _form_errors(form, error)
+            add_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, "Answers saved.")
         return redirect(self.report)
@@ -298,7 +288,7 @@ class ReportItemAddView(ReportItemView):
                 if not hasattr(error, "error_dict"):  # about the report (no longer a draft)
                     messages.error(request, " ".join(error.messages))
                     return self.back()
-                _form_errors(form, error)
+                add_errors(form, error)
             else:
                 messages.success(request, "Line added to what needs to happen.")
                 return self.back()
@@ -520,7 +510,7 @@ class MeetingFormMixin:
                 **arguments,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
             return None
 
 
@@ -627,7 +617,7 @@ class DecisionAddView(MeetingChangeMixin, FormView):
                 due_date=data["due_date"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, "Decision added.")
         return redirect(self.meeting.get_absolute_url() + "#decisions")
@@ -654,7 +644,7 @@ class DecisionCloseView(MeetingChangeMixin, FormView):
                 note=form.cleaned_data["closing_note"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, "Decision closed at this meeting.")
         return redirect(self.meeting.get_absolute_url() + "#carried")
@@ -722,7 +712,7 @@ class RiskCreateView(LivePlanMixin, FormView):
                 **{name: data[name] for name in services.RISK_FIELDS},
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, f"Risk “{risk.title}” added.")
         return redirect("governance:risk-detail", pk=risk.pk)
@@ -805,7 +795,7 @@ class RiskChangeView(RiskChangeMixin, FormView):
         except services.RiskChangedSinceOpened as conflict:
             return self.conflict(form, conflict)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, "Risk saved.")
         return redirect("governance:risk-detail", pk=self.risk.pk)
@@ -827,7 +817,7 @@ class RiskCloseView(RiskChangeMixin, FormView):
         except services.RiskChangedSinceOpened as conflict:
             return self.conflict(form, conflict)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, "Risk closed.")
         return redirect("governance:risk-detail", pk=self.risk.pk)

@@ -138,7 +138,7 @@ class ActionUpdateView(LivePlanMixin, FormView):
         except services.ActionChangedSinceOpened as conflict:
             return self.conflict(form, conflict)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
             return self.form_invalid(form)
         message = f"{self.action.reference} updated."
         new_date = data["revised_due_date"]
@@ -168,7 +168,8 @@ class ActionUpdateView(LivePlanMixin, FormView):
         )
 
 
-def _add_errors(form, error: ValidationError):
+def add_errors(form, error: ValidationError) -> None:
+    """Show a service's refusal on the form: each message on its field, or the whole form."""
     if hasattr(error, "error_dict"):
         for field, errors in error.error_dict.items():
             for message in errors:
