@@ -88,6 +88,7 @@ def number(value: Decimal | float) -> str:
 def _with_unit(value: Decimal | float, unit: str) -> str:
     """As the indicator pages write a measure (the ``measure`` filter): '83%', '12 days', and
     a plain number for no unit or an indicator's "number", so ``unit=indicator.unit`` works."""
+    unit = unit.strip()
     if unit in ("", "number"):
         return number(value)
     if unit == "%":

@@ -329,7 +329,14 @@ def test_numbers_are_written_without_trailing_zeros(value, written):
 
 
 @pytest.mark.parametrize(
-    "unit, written", [("%", "12.5%"), ("days", "12.5 days"), ("number", "12.5"), ("", "12.5")]
+    "unit, written",
+    [
+        ("%", "12.5%"),
+        ("days", "12.5 days"),
+        (" days", "12.5 days"),
+        ("number", "12.5"),
+        ("", "12.5"),
+    ],
 )
 def test_the_latest_value_is_written_with_its_unit_as_the_indicator_pages_write_it(unit, written):
     root = trend(months(10, Decimal("12.50")), unit=unit)
