@@ -9,7 +9,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from workstreams.audit import display_name
-from workstreams.forms import DueDateField
+from workstreams.forms import AsAtForm, DueDateField
 
 from . import selectors
 from .models import Body, Meeting, ReportItem
@@ -456,3 +456,34 @@ class MeetingFilterForm(forms.Form):
         empty_label="All bodies",
         error_messages={"invalid_choice": "Choose a body from the list"},
     )
+
+
+class DashboardForm(AsAtForm):
+    """The dashboard's month and, optionally, the past day to see the plan as it stood on."""
+
+    period = forms.DateField(
+        label="Month",
+        required=False,
+        input_formats=["%Y-%m"],
+        error_messages={"invalid": "Choose a month from the list."},
+    )
+    as_of = forms.DateField(
+        label="As the plan stood on (optional)",
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        help_text="For example, the day of the last board meeting",
+        error_messages={"invalid": "Enter a real date, for example 12/12/2018."},
+    )
+
+    def __init__(self, *args, months: list[datetime.date], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.months = months
+
+    def clean_period(self):
+        period = self.cleaned_data["period"]
+        if period and period.replace(day=1) not in self.months:
+            first, last = self.months[-1], self.months[0]
+            raise forms.ValidationError(
+                f"Choose a month of the plan, from {first:%B %Y} to {last:%B %Y}."
+            )
+        return period

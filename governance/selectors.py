@@ -24,6 +24,7 @@ from workstreams.models import (
     Plan,
     Rag,
     Workstream,
+    month_end,
     month_start,
 )
 from workstreams.templatetags.grip import measure
@@ -297,15 +298,10 @@ def my_work(user, plan: Plan, today: datetime.date | None = None) -> MyWork:
 # --- Four-question reports -----------------------------------------------------------------
 
 
-def period_end(period: datetime.date) -> datetime.date:
-    """The last day of the month ``period`` starts."""
-    return (period + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
-
-
 def report_day(period: datetime.date, today: datetime.date | None = None) -> datetime.date:
     """The day a report for ``period`` judges BRAG and overdue on: the period's end, or today
     while the period is still running."""
-    return min(period_end(period), today or timezone.localdate())
+    return min(month_end(period), today or timezone.localdate())
 
 
 def report_actions(plan: Plan, workstream: Workstream | None):
@@ -361,7 +357,7 @@ def report_prefill(plan: Plan, workstream: Workstream | None, period: datetime.d
       report's day, indicators off target and open risks.
     """
     day = report_day(period)
-    start, end = period, period_end(period)
+    start, end = period, month_end(period)
     actions = report_actions(plan, workstream)
     # What each action became this period, from the audit history: its status at the
     # period's start against its status at the report's day.
@@ -855,7 +851,7 @@ def meeting_plan(meeting: Meeting) -> Plan | None:
     if meeting.body.workstream_id:
         return meeting.body.workstream.plan
     covering = Plan.objects.filter(
-        period_start__lte=period_end(meeting.period), period_end__gte=meeting.period
+        period_start__lte=month_end(meeting.period), period_end__gte=meeting.period
     )
     live_first = sorted(covering, key=lambda plan: (plan.status != Plan.Status.LIVE, plan.pk))
     return live_first[0] if live_first else delivery.live_plan()
@@ -919,7 +915,7 @@ def _task_group_exceptions(agenda: Agenda, workstream: Workstream, today) -> Non
         DueDateChange.objects.filter(
             action__in=actions,
             decision=DueDateChange.Decision.APPROVED,
-            decided_at__date__range=(meeting.period, period_end(meeting.period)),
+            decided_at__date__range=(meeting.period, month_end(meeting.period)),
             to_date__gt=F("from_date"),
         ).values_list("action_id", flat=True)
     )

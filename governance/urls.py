@@ -5,6 +5,7 @@ from . import views  # noqa: F401
 app_name = "governance"
 
 urlpatterns = [
+    path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     # Four-question reports
     path("reports/", views.ReportListView.as_view(), name="report-list"),
     path("reports/start/", views.ReportStartView.as_view(), name="report-start"),

@@ -15,9 +15,10 @@ from workstreams.history import history_entries
 from workstreams.models import Plan, Rag, month_start
 from workstreams.views import LivePlanMixin, add_errors
 
-from . import selectors, services
+from . import dashboard, selectors, services
 from .forms import (
     PROGRAMME_REGISTER,
+    DashboardForm,
     DecisionCloseForm,
     DecisionForm,
     MeetingFilterForm,
@@ -49,6 +50,33 @@ class MyWorkView(TemplateView):
         if plan is not None:
             context["work"] = selectors.my_work(self.request.user, plan)
             context["rows"], context["total"] = delivery.rag_table(plan)
+        return context
+
+
+class DashboardView(LivePlanMixin, TemplateView):
+    """The programme board's monthly dashboard: a month of the live plan, judged at its end,
+    or the plan as it stood on a past day (``AsAt``)."""
+
+    template_name = "governance/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        today = timezone.localdate()
+        months = dashboard.dashboard_months(self.plan, today)
+        form = DashboardForm(self.request.GET or None, months=months)
+        asked = form.cleaned_data if form.is_bound and form.is_valid() else {}
+        period, as_of = asked.get("period"), asked.get("as_of")
+        if period is None:
+            period = dashboard.latest_period_with_data(self.plan, today)
+            if as_of:
+                period = min(period, month_start(as_of))
+        as_at = delivery.AsAt(today=today, period=period, as_of=as_of)
+        context.update(
+            form=form,
+            months=months,
+            board=dashboard.dashboard(self.plan, as_at),
+            rags=list(Rag),
+        )
         return context
 
 

@@ -14,6 +14,7 @@ def navigation(request):
         # "Home" for everyone: My work for whoever has something to do (actions to update,
         # decisions, reports to write or review), the plan at a glance for readers.
         ("home", "Home", True),
+        ("governance:dashboard", "Dashboard", True),
         ("workstreams:action-list", "Actions", True),
         ("governance:report-list", "Reports", True),
         ("governance:meeting-list", "Meetings", True),

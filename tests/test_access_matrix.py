@@ -288,6 +288,8 @@ PAGES: dict[str, list[Case]] = {
     "home": [Case("", signed_in(SHOWN, NOT_ALLOWED))],
     "healthz": [Case("", public(SHOWN, NOT_ALLOWED))],
     "workstreams:action-list": [Case("", signed_in(SHOWN, NOT_ALLOWED))],
+    # The programme board's dashboard: every role reads it, nobody posts to it.
+    "governance:dashboard": [Case("", signed_in(SHOWN, NOT_ALLOWED))],
     "workstreams:action-detail": [
         Case("MP-1.2", signed_in(SHOWN, NOT_ALLOWED), ref("MP-1.2")),
         Case("no such action", signed_in(NOT_FOUND, NOT_ALLOWED), ref("XX-9.9")),

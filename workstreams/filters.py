@@ -5,10 +5,12 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils import timezone
 
 from .audit import display_name
+from .forms import AsAtForm
 from .models import Action, Attention, Rag
-from .selectors import actions_updatable_by
+from .selectors import SLIPPED, AsAt, actions_updatable_by, due_in, rag_changed_since
 
 # A search is a few words, each of which must appear (in the reference, title, description or
 # progress). Each word adds one more condition over four columns, so the search is bounded to
@@ -68,6 +70,37 @@ class ActionFilter(django_filters.FilterSet):
         input_formats=["%d/%m/%Y", "%Y-%m-%d", "%d/%m/%y"],
         error_messages={"invalid": "Enter the date as day/month/year, for example 31/03/2019."},
     )
+    # The state of the plan the list shows, as the dashboard asks for it (``AsAt``): these two
+    # choose the rows in ``filter_queryset`` rather than narrowing them.
+    period = django_filters.DateFilter(
+        method="keep",
+        input_formats=["%Y-%m"],
+        widget=forms.HiddenInput,
+        error_messages={"invalid": "Give the month as YYYY-MM, for example 2018-11."},
+    )
+    as_of = django_filters.DateFilter(
+        method="keep",
+        input_formats=["%Y-%m-%d"],
+        widget=forms.HiddenInput,
+        error_messages={"invalid": "Give the date as YYYY-MM-DD, for example 2018-12-12."},
+    )
+    due_in = django_filters.DateFilter(
+        method="filter_due_in",
+        label="Due in the month",
+        input_formats=["%Y-%m"],
+        widget=forms.HiddenInput,
+        error_messages={"invalid": "Give the month as YYYY-MM, for example 2018-12."},
+    )
+    slipped = django_filters.BooleanFilter(
+        method="filter_slipped", widget=forms.CheckboxInput, label="Slipped only"
+    )
+    changed_since = django_filters.DateFilter(
+        method="filter_changed_since",
+        label="BRAG changed since",
+        widget=forms.HiddenInput,
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": "Give the date as YYYY-MM-DD, for example 2018-12-12."},
+    )
     sort = django_filters.OrderingFilter(
         fields=(
             ("reference", "reference"),
@@ -92,9 +125,11 @@ class ActionFilter(django_filters.FilterSet):
     class Meta:
         model = Action
         fields = ["q", "workstream", "status", "attention", "mine", "lead", "overdue", "due_before"]
+        form = AsAtForm
 
     def __init__(self, *args, plan, **kwargs):
         super().__init__(*args, **kwargs)
+        self.plan = plan
         self.filters["workstream"].extra["choices"] = list(
             plan.workstreams.order_by("code").values_list("code", "name")
         )
@@ -105,6 +140,56 @@ class ActionFilter(django_filters.FilterSet):
             .order_by("last_name", "first_name")
         )
         self.form.fields["lead"].label_from_instance = display_name
+
+    @property
+    def as_at(self) -> AsAt:
+        """The state of the plan asked for: the plan now unless a valid period or date is."""
+        data = self.form.cleaned_data if self.is_bound and self.form.is_valid() else {}
+        return AsAt(today=timezone.localdate(), period=data.get("period"), as_of=data.get("as_of"))
+
+    def filter_queryset(self, queryset):
+        as_at = self.as_at
+        if as_at.period or as_at.as_of:
+            queryset = as_at.rows(self.plan).order_by("reference")
+        return super().filter_queryset(queryset)
+
+    def kept_filters(self) -> list[tuple[str, str, str]]:
+        """The filters the dashboard's links set that the form does not show as fields:
+        (name, value, what it means in words), kept as hidden fields when filters change."""
+        if not self.is_bound or not self.form.is_valid():
+            return []
+        data = self.form.cleaned_data
+        kept = []
+        if data.get("period"):
+            kept.append(("period", f"{data['period']:%Y-%m}", ""))
+        if data.get("as_of"):
+            kept.append(("as_of", data["as_of"].isoformat(), ""))
+        if data.get("due_in"):
+            kept.append(
+                ("due_in", f"{data['due_in']:%Y-%m}", f"open and due in {data['due_in']:%B %Y}")
+            )
+        if data.get("changed_since"):
+            since = data["changed_since"]
+            kept.append(
+                (
+                    "changed_since",
+                    since.isoformat(),
+                    f"whose status changed since {since:%-d %B %Y}",
+                )
+            )
+        return kept
+
+    def keep(self, queryset, name, value):
+        return queryset
+
+    def filter_due_in(self, queryset, name, value):
+        return queryset.filter(due_in(value.replace(day=1))) if value else queryset
+
+    def filter_slipped(self, queryset, name, value):
+        return queryset.filter(SLIPPED) if value else queryset
+
+    def filter_changed_since(self, queryset, name, value):
+        return rag_changed_since(queryset, value) if value else queryset
 
     def filter_text(self, queryset, name, value):
         words = dict.fromkeys(value.lower().split())  # each word once; the match ignores case

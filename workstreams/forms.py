@@ -3,6 +3,7 @@ from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Field, Fieldset, Layout, Size, Submit
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from .models import ActionStatus, DueDateChange
 
@@ -29,6 +30,30 @@ class DueDateField(DateInputField):
             return super().compress(data_list)
         except ValidationError:
             raise ValidationError("Enter a real date, for example 31 3 2019") from None
+
+
+class AsAtForm(forms.Form):
+    """Checks the state of the plan a page asks for (``selectors.AsAt``): ``period``, a month
+    (its first day) not after this one, and ``as_of``, a day not after today and not before
+    the period it looks at. The dashboard's form and the action list's filters both build on
+    it, so they accept and refuse the same things."""
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.localdate()
+        period, as_of = data.get("period"), data.get("as_of")
+        if period and period.replace(day=1) > today:
+            self.add_error("period", f"Choose {today:%B %Y} or an earlier month.")
+        elif period:
+            data["period"] = period.replace(day=1)
+        if as_of and as_of > today:
+            self.add_error("as_of", f"Choose a date no later than today ({today:%-d %B %Y}).")
+        elif as_of and period and as_of < period.replace(day=1):
+            self.add_error(
+                "as_of",
+                f"Choose a date on or after the start of the month viewed ({period:%-d %B %Y}).",
+            )
+        return data
 
 
 class ActionUpdateForm(forms.Form):

@@ -12,6 +12,7 @@ from django.db.models import Case, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
 
 from .audit import history_user
@@ -41,6 +42,25 @@ def audit_history(**kwargs) -> HistoricalRecords:
 def month_start(day: datetime.date) -> datetime.date:
     """The period (a calendar month) a date falls in, as the month's first day."""
     return day.replace(day=1)
+
+
+def month_end(period: datetime.date) -> datetime.date:
+    """The last day of the month ``period`` falls in."""
+    following = (period.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
+    return following - datetime.timedelta(days=1)
+
+
+def add_months(period: datetime.date, months: int) -> datetime.date:
+    """The first day of the month ``months`` after ``period``'s (before, when negative)."""
+    year, month = divmod(period.month - 1 + months, 12)
+    return datetime.date(period.year + year, month + 1, 1)
+
+
+def end_of_day(day: datetime.date) -> datetime.datetime:
+    """The first moment after ``day`` in the council's time zone: what was recorded before it
+    is how things stood at the end of that day."""
+    following = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min)
+    return timezone.make_aware(following)
 
 
 def validate_month_start(value: datetime.date) -> None:
@@ -313,7 +333,11 @@ class Attention(models.TextChoices):
     NO_UPDATE = "no_update", "No update yet this month"
 
 
-class ActionQuerySet(models.QuerySet):
+class ActionStateQuerySet:
+    """BRAG and attention annotations for any rows carrying an action's state: the actions
+    themselves, or their history rows as they stood on a past date (``actions_as_at``). The
+    action's own id is ``id`` in both (a history row's ``pk`` is its ``history_id``)."""
+
     def with_rag(self, today: datetime.date | None = None):
         """Annotate, judged on ``today``: ``current_due`` (revised or original), ``overdue``,
         ``rag_code`` (a ``Rag`` value) and ``rag_rank`` (its severity, for sorting).
@@ -360,15 +384,20 @@ class ActionQuerySet(models.QuerySet):
     def overdue(self, today: datetime.date | None = None):
         return self.with_rag(today).filter(overdue=True)
 
-    def with_attention(self, today: datetime.date | None = None):
+    def with_attention(
+        self, today: datetime.date | None = None, recorded_before: datetime.datetime | None = None
+    ):
         """Annotate (after ``with_rag``) ``updated_this_period`` and ``attention``: why an
         open action needs its lead's attention now, the most pressing reason only, so My
-        work's lists never repeat each other and each is one filter of the action list."""
+        work's lists never repeat each other and each is one filter of the action list.
+        ``recorded_before`` counts only updates recorded before then (the plan as it stood)."""
         today = today or timezone.localdate()
         soon = today + datetime.timedelta(days=DUE_SOON_DAYS)
         updated = ActionUpdate.objects.filter(
-            action=models.OuterRef("pk"), period=month_start(today)
+            action=models.OuterRef("id"), period=month_start(today)
         )
+        if recorded_before is not None:
+            updated = updated.filter(created_at__lt=recorded_before)
         return self.annotate(updated_this_period=models.Exists(updated)).annotate(
             attention=Case(
                 When(overdue=True, then=Value(Attention.OVERDUE.value)),
@@ -397,12 +426,59 @@ class ActionQuerySet(models.QuerySet):
         return counts
 
 
+class ActionQuerySet(ActionStateQuerySet, models.QuerySet):
+    pass
+
+
+class HistoricalActionQuerySet(ActionStateQuerySet, HistoricalQuerySet):
+    """An action's history rows, judged by the same BRAG rule as the live actions."""
+
+
+class ActionState:
+    """What a row carrying an action's state says about it: its current due date, whether it
+    is overdue and its BRAG. Shared by ``Action`` and its history rows, so a page showing the
+    plan as it stood on a date renders those rows with the same table and tags."""
+
+    @property
+    def current_due_date(self) -> datetime.date:
+        return self.revised_due_date or self.due_date
+
+    @property
+    def is_overdue(self) -> bool:
+        overdue = getattr(self, "overdue", None)  # judged by ``with_rag``, as ``rag`` is
+        if overdue is not None:
+            return overdue
+        return action_is_overdue(self.status, self.current_due_date, timezone.localdate())
+
+    @property
+    def evidence_accepted(self) -> bool:
+        return self.evidence_accepted_at is not None
+
+    @property
+    def rag(self) -> Rag:
+        """BRAG today. A row from ``with_rag`` already carries it, judged on the date the
+        query was asked for: that one wins, so a page judged "as at" a date stays so."""
+        code = getattr(self, "rag_code", None)
+        if code is not None:
+            return Rag(code)
+        return action_rag(
+            self.status, self.current_due_date, timezone.localdate(), self.evidence_accepted
+        )
+
+    @property
+    def rag_label(self) -> str:
+        return self.rag.label
+
+    def get_absolute_url(self):
+        return reverse("workstreams:action-detail", args=[self.reference])
+
+
 class ActionManager(models.Manager.from_queryset(ActionQuerySet)):
     def get_by_natural_key(self, plan_title, reference):
         return self.get(plan__title=plan_title, reference=reference)
 
 
-class Action(Versioned):
+class Action(ActionState, Versioned):
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="actions")
     workstream = models.ForeignKey(Workstream, on_delete=models.PROTECT, related_name="actions")
     priority = models.ForeignKey(
@@ -438,7 +514,11 @@ class Action(Versioned):
         help_text="The task group chair who accepted the evidence of impact.",
     )
     findings = models.ManyToManyField(Finding, related_name="actions", blank=True)
-    history = audit_history(m2m_fields=[findings])
+    history = audit_history(
+        m2m_fields=[findings],
+        historical_queryset=HistoricalActionQuerySet,
+        bases=[ActionState, models.Model],
+    )
     objects = ActionManager()
 
     class Meta:
@@ -466,9 +546,6 @@ class Action(Versioned):
     def __str__(self):
         return f"{self.reference}: {self.title}"
 
-    def get_absolute_url(self):
-        return reverse("workstreams:action-detail", args=[self.reference])
-
     def natural_key(self):
         return (self.plan.title, self.reference)
 
@@ -490,38 +567,8 @@ class Action(Versioned):
             raise ValidationError(errors)
 
     @property
-    def current_due_date(self) -> datetime.date:
-        return self.revised_due_date or self.due_date
-
-    @property
-    def is_overdue(self) -> bool:
-        overdue = getattr(self, "overdue", None)  # judged by ``with_rag``, as ``rag`` is
-        if overdue is not None:
-            return overdue
-        return action_is_overdue(self.status, self.current_due_date, timezone.localdate())
-
-    @property
-    def evidence_accepted(self) -> bool:
-        return self.evidence_accepted_at is not None
-
-    @property
     def awaits_evidence_acceptance(self) -> bool:
         return self.status == ActionStatus.COMPLETE and not self.evidence_accepted
-
-    @property
-    def rag(self) -> Rag:
-        """BRAG today. A row from ``with_rag`` already carries it, judged on the date the
-        query was asked for: that one wins, so a page judged "as at" a date stays so."""
-        code = getattr(self, "rag_code", None)
-        if code is not None:
-            return Rag(code)
-        return action_rag(
-            self.status, self.current_due_date, timezone.localdate(), self.evidence_accepted
-        )
-
-    @property
-    def rag_label(self) -> str:
-        return self.rag.label
 
 
 class DueDateChange(models.Model):

@@ -5,13 +5,14 @@ import datetime
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
 from .models import (
+    OPEN_STATUSES,
     Action,
     ActionStatus,
     ActionUpdate,
@@ -21,6 +22,9 @@ from .models import (
     Plan,
     Rag,
     Workstream,
+    add_months,
+    end_of_day,
+    month_end,
 )
 
 # Who may update which action follows from memberships, which governance keeps. Delivery
@@ -47,6 +51,85 @@ def live_plan() -> Plan | None:
 
 def live_plan_or_404() -> Plan:
     return get_object_or_404(Plan, status=Plan.Status.LIVE)
+
+
+@dataclass(frozen=True)
+class AsAt:
+    """Which state of the plan a page shows, and the day it judges BRAG and overdue on.
+
+    - neither ``period`` nor ``as_of``: the plan now, judged today (the working pages);
+    - ``period`` (a month's first day): the plan now, judged at the end of that month, or
+      today while it runs: the month the programme board reviews;
+    - ``as_of``: the plan as it stood at the end of that day, rebuilt from the audit history,
+      judged on that day: what the board saw at a past meeting.
+
+    The dashboard and the action list read the same two parameters, so every count on the
+    dashboard links to the list of exactly those actions.
+    """
+
+    today: datetime.date
+    period: datetime.date | None = None
+    as_of: datetime.date | None = None
+
+    @property
+    def day(self) -> datetime.date:
+        if self.as_of:
+            return self.as_of
+        if self.period:
+            return min(month_end(self.period), self.today)
+        return self.today
+
+    @property
+    def recorded_before(self) -> datetime.datetime | None:
+        """The moment the rows are read as of: None for the plan now."""
+        if self.as_of and self.as_of < self.today:
+            return end_of_day(self.as_of)
+        return None
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The parameters that ask for this state again, on the dashboard or the list."""
+        query = {}
+        if self.period:
+            query["period"] = f"{self.period:%Y-%m}"
+        if self.as_of:
+            query["as_of"] = self.as_of.isoformat()
+        return query
+
+    def actions(self, plan: Plan) -> QuerySet:
+        """The plan's actions in this state: live rows, or history rows as they stood."""
+        if self.recorded_before is None:
+            return Action.objects.filter(plan=plan)
+        return actions_as_they_stood(plan, self.recorded_before)
+
+    def rows(self, plan: Plan) -> QuerySet:
+        """The plan's actions in this state, ready for a table (see ``action_rows``)."""
+        return action_rows(self.actions(plan), self.day, recorded_before=self.recorded_before)
+
+
+def actions_as_they_stood(plan: Plan, moment: datetime.datetime) -> QuerySet:
+    """Each of the plan's actions as its last history row before ``moment`` recorded it (an
+    action created later is left out). Driven from the actions, one index probe each into
+    their history (see the ``history_id`` index on ``(id, history_date)``), so it costs what
+    the plan's size costs, not what the length of its history does."""
+    latest = (
+        Action.history.filter(id=OuterRef("pk"), history_date__lt=moment)
+        .order_by("-history_date", "-history_id")
+        .values("history_id")[:1]
+    )
+    return Action.history.filter(
+        history_id__in=Action.objects.filter(plan=plan).values(then=Subquery(latest))
+    ).exclude(history_type="-")
+
+
+def rows_as_they_stood(model, moment: datetime.datetime, **filters) -> QuerySet:
+    """A small table's rows as they stood before ``moment``: each row's last history row
+    (django-simple-history's ``latest_of_each``), rows deleted by then left out."""
+    return (
+        model.history.filter(history_date__lt=moment, **filters)
+        .latest_of_each()
+        .exclude(history_type="-")
+    )
 
 
 def action_list_url(**filters) -> str:
@@ -114,41 +197,205 @@ def rag_table(
     return rows, _rag_row(None, totals)
 
 
+def due_in(period: datetime.date) -> Q:
+    """Open actions whose current due date falls in the month ``period`` (after ``with_rag``)."""
+    return Q(status__in=OPEN_STATUSES, current_due__range=(period, month_end(period)))
+
+
+# Slipped: the due date was moved later at least once (after ``action_rows``).
+SLIPPED = Q(slip_count__gt=0)
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A number of actions, and the list that shows exactly those."""
+
+    count: int
+    url: str
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    """A workstream's delivery (None: the programme's): actions by BRAG; overdue; due in the
+    next period; slipped (actions whose due date moved later), and the moves in all."""
+
+    workstream: Workstream | None
+    rag: RagRow
+    overdue: Counted
+    due_next: Counted
+    slipped: Counted
+    slips: int
+
+
+def delivery_table(
+    plan: Plan, as_at: AsAt, workstreams=None
+) -> tuple[list[DeliveryRow], DeliveryRow]:
+    """Each workstream's delivery and the programme's, in the state ``as_at`` asks for.
+
+    One query whatever the plan's size, counted from ``with_rag`` and the list filters' own
+    conditions (``due_in``, ``SLIPPED``), so each count equals the rows of its link.
+    """
+    next_period = add_months(as_at.period or as_at.day, 1)
+    counted = (
+        as_at.actions(plan)
+        .with_rag(as_at.day)
+        .annotate(slip_count=Coalesce(Subquery(_slips(as_at.recorded_before)), 0))
+        .order_by()
+        .values("workstream_id", "rag_code")
+        .annotate(
+            n=Count("id"),
+            overdue_n=Count("id", filter=Q(overdue=True)),
+            due_next_n=Count("id", filter=due_in(next_period)),
+            slipped_n=Count("id", filter=SLIPPED),
+            slips_n=Coalesce(Sum("slip_count"), 0),
+        )
+    )
+    workstreams = sorted(
+        workstreams if workstreams is not None else plan.workstreams.all(), key=lambda w: w.code
+    )
+    keys = [w.pk for w in workstreams] + [None]
+    rags = {key: dict.fromkeys(Rag, 0) for key in keys}
+    measures = ("overdue_n", "due_next_n", "slipped_n", "slips_n")
+    sums = {key: dict.fromkeys(measures, 0) for key in keys}
+    for row in counted:
+        for key in (row["workstream_id"], None):
+            if key not in rags:  # moved since to another plan's workstream: counted in all
+                continue
+            rags[key][Rag(row["rag_code"])] += row["n"]
+            for name in sums[key]:
+                sums[key][name] += row[name]
+
+    def delivery_row(workstream):
+        key = workstream.pk if workstream else None
+        filters = {"workstream": workstream.code if workstream else None, **as_at.query}
+        return DeliveryRow(
+            workstream=workstream,
+            rag=_rag_row(workstream, rags[key], **as_at.query),
+            overdue=Counted(sums[key]["overdue_n"], action_list_url(overdue="true", **filters)),
+            due_next=Counted(
+                sums[key]["due_next_n"],
+                action_list_url(due_in=f"{next_period:%Y-%m}", **filters),
+            ),
+            slipped=Counted(sums[key]["slipped_n"], action_list_url(slipped="true", **filters)),
+            slips=sums[key]["slips_n"],
+        )
+
+    return [delivery_row(w) for w in workstreams], delivery_row(None)
+
+
+def with_rag_before(actions: QuerySet, since: datetime.date) -> QuerySet:
+    """Annotate ``rag_before``: each action's BRAG as it stood at the end of ``since`` (from
+    its history, judged on that day); None where the action did not exist yet."""
+    then = (
+        Action.history.filter(id=OuterRef("id"), history_date__lt=end_of_day(since))
+        .order_by("-history_date", "-history_id")
+        .with_rag(since)
+        .values("rag_code")[:1]
+    )
+    return actions.annotate(rag_before=Subquery(then))
+
+
+def rag_changed_since(actions: QuerySet, since: datetime.date) -> QuerySet:
+    """Actions (after ``with_rag``) whose BRAG differs from theirs at the end of ``since``,
+    new actions included."""
+    return with_rag_before(actions, since).filter(
+        Q(rag_before__isnull=True) | ~Q(rag_before=F("rag_code"))
+    )
+
+
+@dataclass(frozen=True)
+class RagChange:
+    """An action whose BRAG changed: from what (None: it was not in the plan yet) to what,
+    and the change that did it (who and when; none when only time passed its due date)."""
+
+    action: object
+    before: Rag | None
+    after: Rag
+    by: object | None
+    at: datetime.datetime | None
+
+    @property
+    def only_time_passed(self) -> bool:
+        return self.by is None and self.at is None
+
+
+# The fields BRAG is judged from: a history row that changes one of them can change it.
+RAG_FIELDS = ("status", "due_date", "revised_due_date", "evidence_accepted_at")
+
+
+def rag_changes(plan: Plan, as_at: AsAt, since: datetime.date, limit: int = 50):
+    """Actions whose BRAG changed between the end of ``since`` and ``as_at``: how many, the
+    list of exactly those, and the most pressing ``limit`` of them, each with the recorded
+    change that made it (the last one that moved a field BRAG is judged from)."""
+    changed = rag_changed_since(as_at.rows(plan), since).order_by("rag_rank", "reference")
+    count = changed.count()
+    shown = list(changed[:limit])
+    until = as_at.recorded_before or timezone.now()
+    history = (
+        Action.history.filter(id__in=[row.id for row in shown], history_date__lt=until)
+        .select_related("history_user")
+        .order_by("id", "history_date", "history_id")
+        .only("id", "history_date", "history_user", *RAG_FIELDS)
+    )
+    made_by: dict[int, tuple] = {}
+    previous: dict[int, tuple] = {}
+    for row in history:
+        state = tuple(getattr(row, name) for name in RAG_FIELDS)
+        if row.id in previous and previous[row.id] != state or row.id not in previous:
+            made_by[row.id] = (row.history_user, row.history_date)
+        previous[row.id] = state
+    since_moment = end_of_day(since)
+    changes = []
+    for row in shown:
+        by, at = made_by.get(row.id, (None, None))
+        if at is not None and at < since_moment:
+            by, at = None, None  # nothing recorded since: the due date passed
+        before = Rag(row.rag_before) if row.rag_before else None
+        changes.append(RagChange(row, before, Rag(row.rag_code), by, at))
+    url = action_list_url(changed_since=since.isoformat(), **as_at.query)
+    return Counted(count, url), changes
+
+
 def rag_counts(workstream: Workstream, today: datetime.date | None = None) -> RagRow:
     """One workstream's actions by BRAG, each count linked to the list of those actions."""
     return _rag_row(workstream, workstream.actions.rag_counts(today))
 
 
-def _slips():
-    """Approved moves of the due date to a later date, per action."""
-    return (
-        DueDateChange.objects.filter(
-            action=OuterRef("pk"),
-            decision=DueDateChange.Decision.APPROVED,
-            to_date__gt=F("from_date"),
-        )
-        .order_by()
-        .values("action")
-        .annotate(n=Count("pk"))
-        .values("n")
+def _slips(recorded_before: datetime.datetime | None = None):
+    """Approved moves of the due date to a later date, per action (decided before
+    ``recorded_before``, when given)."""
+    moves = DueDateChange.objects.filter(
+        action=OuterRef("id"),
+        decision=DueDateChange.Decision.APPROVED,
+        to_date__gt=F("from_date"),
     )
+    if recorded_before is not None:
+        moves = moves.filter(decided_at__lt=recorded_before)
+    return moves.order_by().values("action").annotate(n=Count("pk")).values("n")
 
 
-def action_rows(actions: QuerySet[Action], today: datetime.date | None = None) -> QuerySet[Action]:
+def action_rows(
+    actions: QuerySet[Action],
+    today: datetime.date | None = None,
+    *,
+    recorded_before: datetime.datetime | None = None,
+) -> QuerySet[Action]:
     """Actions ready for a table: workstream, priority and lead joined; RAG, overdue, the
-    last update's date and the number of slips annotated."""
-    last_update = (
-        ActionUpdate.objects.filter(action=OuterRef("pk"))
-        .order_by("-created_at")
-        .values("created_at")[:1]
-    )
+    last update's date and the number of slips annotated. ``actions`` may be history rows
+    (``AsAt.actions``): then only updates and moves recorded before ``recorded_before`` count.
+    """
+    today = today or timezone.localdate()
+    updates = ActionUpdate.objects.filter(action=OuterRef("id"))
+    if recorded_before is not None:
+        updates = updates.filter(created_at__lt=recorded_before)
+    last_update = updates.order_by("-created_at").values("created_at")[:1]
     return (
         actions.select_related("workstream", "priority", "lead_officer")
-        .with_rag(today or timezone.localdate())
-        .with_attention(today or timezone.localdate())
+        .with_rag(today)
+        .with_attention(today, recorded_before)
         .annotate(
             last_update_at=Subquery(last_update),
-            slip_count=Coalesce(Subquery(_slips()), 0),
+            slip_count=Coalesce(Subquery(_slips(recorded_before)), 0),
         )
     )
 

@@ -29,12 +29,19 @@ from .models import (
 )
 
 
-def create_if_missing(model: type[models.Model], *, lookup: dict, values: dict) -> models.Model:
+def create_if_missing(
+    model: type[models.Model],
+    *,
+    lookup: dict,
+    values: dict,
+    recorded_at: datetime.datetime | None = None,
+) -> models.Model:
     """The row found by ``lookup``; created from ``values`` (validated) when there is none.
 
     A row that exists is left exactly as it is: loading data again creates what is missing
     and never overwrites what people have changed since (nor writes a history row). The new
-    row carries ``_created = True`` for callers that fill in its relations.
+    row carries ``_created = True`` for callers that fill in its relations. ``recorded_at``
+    dates its first history row (default: now).
     """
     instance = model.objects.filter(**lookup).first()
     if instance is not None:
@@ -42,6 +49,8 @@ def create_if_missing(model: type[models.Model], *, lookup: dict, values: dict) 
         return instance
     instance = model(**lookup, **values)
     instance.full_clean()
+    if recorded_at is not None:
+        instance._history_date = recorded_at
     instance.save()
     instance._created = True
     return instance
@@ -70,10 +79,17 @@ def plan_load(*, data: dict) -> Plan:
     Rows are matched by natural key (plan title, priority number, workstream code, finding
     and action reference, indicator code, service area name). What is missing is created;
     what exists is never changed, so loading again keeps every change users have made.
+
+    The plan's ``recorded_on`` is the day the data describes it as it stood (the reference
+    plan's is the end of November 2018, its report's month): the history records the rows
+    created from it on that day, so the plan "as it stood" on a later date shows them, as
+    the board saw them then. Without it they are recorded now.
     """
     User = get_user_model()
     source = data["plan"]
-    plan = create_if_missing(
+    recorded_at = _noon(source.get("recorded_on"))
+    create = functools.partial(create_if_missing, recorded_at=recorded_at)
+    plan = create(
         Plan,
         lookup={"title": source["title"]},
         values={
@@ -85,7 +101,7 @@ def plan_load(*, data: dict) -> Plan:
         },
     )
     priorities = {
-        item["number"]: create_if_missing(
+        item["number"]: create(
             Priority,
             lookup={"plan": plan, "number": item["number"]},
             values={"title": item["title"], "description": item.get("description", "")},
@@ -93,7 +109,7 @@ def plan_load(*, data: dict) -> Plan:
         for item in data.get("priorities", [])
     }
     workstreams = {
-        item["code"]: create_if_missing(
+        item["code"]: create(
             Workstream,
             lookup={"plan": plan, "code": item["code"]},
             values={
@@ -105,7 +121,7 @@ def plan_load(*, data: dict) -> Plan:
         for item in data.get("workstreams", [])
     }
     findings = {
-        item["reference"]: create_if_missing(
+        item["reference"]: create(
             Finding,
             lookup={"plan": plan, "reference": item["reference"]},
             values={
@@ -122,7 +138,7 @@ def plan_load(*, data: dict) -> Plan:
         lead = item.get("lead_officer")
         if lead and lead not in leads:
             raise ValueError(f"Action {item['reference']}: there is no user '{lead}'.")
-        action = create_if_missing(
+        action = create(
             Action,
             lookup={"plan": plan, "reference": item["reference"]},
             values={
@@ -144,7 +160,7 @@ def plan_load(*, data: dict) -> Plan:
         if action._created and item.get("findings"):
             action.findings.set([findings[reference] for reference in item["findings"]])
     for item in data.get("indicators", []):
-        indicator = create_if_missing(
+        indicator = create(
             Indicator,
             lookup={"plan": plan, "code": item["code"]},
             values={
@@ -158,17 +174,17 @@ def plan_load(*, data: dict) -> Plan:
             },
         )
         for value in item.get("values", []):
-            create_if_missing(
+            create(
                 IndicatorValue,
                 lookup={"indicator": indicator, "period": _period(value["period"])},
                 values={"value": Decimal(str(value["value"])), "note": value.get("note", "")},
             )
     service_areas = {
-        item["name"]: create_if_missing(ServiceArea, lookup={"name": item["name"]}, values={})
+        item["name"]: create(ServiceArea, lookup={"name": item["name"]}, values={})
         for item in data.get("service_areas", [])
     }
     for item in data.get("workforce_snapshots", []):
-        create_if_missing(
+        create(
             WorkforceSnapshot,
             lookup={
                 "service_area": service_areas[item["service_area"]],

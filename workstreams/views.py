@@ -17,7 +17,7 @@ ACTIONS_PER_PAGE = 25
 
 def mark_updatable(user, actions):
     """Set ``can_update`` on each action row, so a table offers only what the user may do."""
-    actions = list(actions)
+    actions = list(getattr(actions, "object_list", actions))
     for action in actions:
         action.can_update = user.has_perm("workstreams.change_action", action)
     return actions
@@ -43,12 +43,20 @@ class ActionListView(LivePlanMixin, TemplateView):
         page = Paginator(action_filter.qs, ACTIONS_PER_PAGE).get_page(self.request.GET.get("page"))
         query = self.request.GET.copy()
         query.pop("page", None)
+        as_at = action_filter.as_at
+        # The plan as it stood on a past day is a record: its rows offer no update.
+        from_history = as_at.recorded_before is not None
+        rows = page.object_list if from_history else mark_updatable(self.request.user, page)
         context.update(
             plan=self.plan,
             filter=action_filter,
+            as_at=as_at,
+            from_history=from_history,
+            offer_updates=not from_history,
+            kept_filters=action_filter.kept_filters(),
             page_obj=page,
             page_range=page.paginator.get_elided_page_range(page.number, on_each_side=2),
-            actions=mark_updatable(self.request.user, page.object_list),
+            actions=rows,
             query=query.urlencode(),
         )
         return context

@@ -1,0 +1,339 @@
+"""The programme board's monthly dashboard (``/dashboard/``): what it reads.
+
+Every figure is judged as ``AsAt`` asks (the plan now, judged at the end of the month
+viewed; or the plan as it stood on a past date, rebuilt from the audit history), and every
+count of actions comes from the selectors the action list filters by, with a link to that
+list asking for the same state, so a count always equals the rows it links to.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import OuterRef, Subquery
+
+from workstreams import selectors as delivery
+from workstreams.models import (
+    Action,
+    ActionStatus,
+    ActionUpdate,
+    Finding,
+    Indicator,
+    IndicatorValue,
+    Plan,
+    Rag,
+    WorkforceSnapshot,
+    Workstream,
+    add_months,
+    month_start,
+)
+from workstreams.selectors import AsAt, Counted, DeliveryRow, RagChange
+
+from .models import Body, Meeting, ProgressReport, Risk
+
+# An indicator's trend covers this many periods, up to the one viewed.
+TREND_PERIODS = 12
+# The dashboard lists this many of the actions whose BRAG changed (the rest on the list).
+CHANGES_SHOWN = 50
+# The escalated risks shown, highest score first.
+TOP_RISKS = 5
+
+
+def dashboard_months(plan: Plan, today: datetime.date) -> list[datetime.date]:
+    """The months the dashboard can show, newest first: the plan's, up to this one."""
+    first = month_start(plan.period_start)
+    last = min(month_start(plan.period_end), month_start(today))
+    months = []
+    while last >= first:
+        months.append(last)
+        last = add_months(last, -1)
+    return months
+
+
+def latest_period_with_data(plan: Plan, today: datetime.date) -> datetime.date:
+    """The plan's latest month with an action update, an indicator value or a report, not
+    after this one; the plan's first month (or this one) where there is none yet."""
+    this_month = month_start(today)
+    found = (
+        Plan.objects.filter(pk=plan.pk)
+        .annotate(
+            updates=Subquery(
+                ActionUpdate.objects.filter(action__plan=OuterRef("pk"), period__lte=this_month)
+                .order_by("-period")
+                .values("period")[:1]
+            ),
+            values=Subquery(
+                IndicatorValue.objects.filter(
+                    indicator__plan=OuterRef("pk"), period__lte=this_month
+                )
+                .order_by("-period")
+                .values("period")[:1]
+            ),
+            reports=Subquery(
+                ProgressReport.objects.filter(plan=OuterRef("pk"), period__lte=this_month)
+                .order_by("-period")
+                .values("period")[:1]
+            ),
+        )
+        .values("updates", "values", "reports")
+        .get()
+    )
+    periods = [period for period in found.values() if period]
+    if periods:
+        return max(periods)
+    return max(min(this_month, month_start(plan.period_end)), month_start(plan.period_start))
+
+
+# --- Since the last board ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What "since the last board" means: the programme board's last meeting before the day
+    viewed, or, where it has none, the end of the month before the one viewed."""
+
+    day: datetime.date
+    meeting: Meeting | None
+
+
+def baseline(plan: Plan, as_at: AsAt) -> Baseline:
+    meeting = (
+        Meeting.objects.filter(body__kind=Body.Kind.PROGRAMME_BOARD, date__lt=as_at.day)
+        .filter(date__gte=plan.period_start)
+        .select_related("body")
+        .order_by("-date", "-pk")
+        .first()
+    )
+    if meeting is not None:
+        return Baseline(meeting.date, meeting)
+    period = as_at.period or month_start(as_at.day)
+    return Baseline(period - datetime.timedelta(days=1), None)
+
+
+# --- Indicators ----------------------------------------------------------------------------
+
+
+@dataclass
+class IndicatorRow:
+    """A KPI: its latest value up to the month viewed and that value's RAG against target,
+    whether the month viewed has no value (stale), and its values over the last periods."""
+
+    indicator: Indicator
+    latest_period: datetime.date | None = None
+    latest_value: Decimal | None = None
+    trend: list[tuple[datetime.date, Decimal | None]] = field(default_factory=list)
+
+    @property
+    def rag(self) -> Rag | None:
+        if self.latest_value is None:
+            return None
+        return Rag(self.indicator.rag_for(self.latest_value))
+
+    @property
+    def stale(self) -> bool:
+        return not self.trend or self.trend[-1][1] is None
+
+
+def indicator_rows(plan: Plan, as_at: AsAt, period: datetime.date) -> list[IndicatorRow]:
+    """Every indicator of the plan, by workstream, with its values up to ``period`` as they
+    were recorded by the day viewed. Two queries."""
+    indicators = list(
+        Indicator.objects.filter(plan=plan)
+        .select_related("workstream")
+        .order_by("workstream__code", "code")
+    )
+    if as_at.recorded_before:
+        values = delivery.rows_as_they_stood(
+            IndicatorValue, as_at.recorded_before, indicator__plan=plan, period__lte=period
+        )
+    else:
+        values = IndicatorValue.objects.filter(indicator__plan=plan, period__lte=period)
+    by_indicator: dict[int, dict[datetime.date, Decimal]] = {}
+    for indicator_id, when, value in values.order_by().values_list(
+        "indicator_id", "period", "value"
+    ):
+        by_indicator.setdefault(indicator_id, {})[when] = value
+    months = [add_months(period, -n) for n in range(TREND_PERIODS - 1, -1, -1)]
+    rows = []
+    for indicator in indicators:
+        recorded = by_indicator.get(indicator.pk, {})
+        row = IndicatorRow(indicator, trend=[(month, recorded.get(month)) for month in months])
+        if recorded:
+            row.latest_period = max(recorded)
+            row.latest_value = recorded[row.latest_period]
+        rows.append(row)
+    return rows
+
+
+# --- Workforce -----------------------------------------------------------------------------
+
+
+@dataclass
+class Workforce:
+    """The managers table on its latest date up to the day viewed: per service, and totals;
+    the share of permanent (salaried) managers, and that share on each earlier date."""
+
+    as_of: datetime.date | None = None
+    cutoff: datetime.date | None = None
+    rows: list = field(default_factory=list)
+    total: int = 0
+    locum: int = 0
+    salaried: int = 0
+    in_post_before_cutoff: int = 0
+    joined_since_cutoff: int = 0
+    trend: list[tuple[datetime.date, Decimal]] = field(default_factory=list)
+
+    @property
+    def permanent_share(self) -> Decimal | None:
+        return permanent_share(self.salaried, self.total)
+
+
+def permanent_share(salaried: int, total: int) -> Decimal | None:
+    """Salaried managers as a percentage of all, to one decimal place."""
+    if not total:
+        return None
+    return (Decimal(salaried) * 100 / Decimal(total)).quantize(Decimal("0.1"))
+
+
+def workforce(as_at: AsAt) -> Workforce:
+    """One query: every snapshot up to the day viewed (as recorded by then)."""
+    if as_at.recorded_before:
+        snapshots = delivery.rows_as_they_stood(
+            WorkforceSnapshot, as_at.recorded_before, as_of__lte=as_at.day
+        )
+    else:
+        snapshots = WorkforceSnapshot.objects.filter(as_of__lte=as_at.day)
+    snapshots = list(snapshots.select_related("service_area").order_by("as_of"))
+    result = Workforce()
+    if not snapshots:
+        return result
+    by_date: dict[datetime.date, list] = {}
+    for snapshot in snapshots:
+        by_date.setdefault(snapshot.as_of, []).append(snapshot)
+    result.trend = [
+        (day, permanent_share(sum(s.salaried for s in rows), sum(s.total for s in rows)))
+        for day, rows in by_date.items()
+    ]
+    result.as_of = max(by_date)
+    result.rows = sorted(by_date[result.as_of], key=lambda s: s.service_area.name)
+    result.cutoff = result.rows[0].cutoff
+    for name in ("total", "locum", "salaried", "in_post_before_cutoff", "joined_since_cutoff"):
+        setattr(result, name, sum(getattr(s, name) for s in result.rows))
+    return result
+
+
+# --- Assurance -----------------------------------------------------------------------------
+
+
+def findings_without_live_action(plan: Plan, as_at: AsAt) -> list[Finding]:
+    """Inspection findings no action answers, or only closed ones (a gap the board must
+    see): judged on the actions as they stood on the day viewed."""
+    answering = as_at.actions(plan).exclude(status=ActionStatus.CLOSED).values("id")
+    answered = Action.findings.through.objects.filter(action_id__in=answering).values("finding_id")
+    return list(Finding.objects.filter(plan=plan).exclude(pk__in=answered).order_by("reference"))
+
+
+@dataclass(frozen=True)
+class PeriodReport:
+    """A workstream's (or the programme's) report for the month viewed, if there is one."""
+
+    workstream: Workstream | None
+    report: object | None
+
+    @property
+    def subject(self) -> str:
+        return self.workstream.name if self.workstream else "Programme"
+
+
+def period_reports(
+    plan: Plan, as_at: AsAt, period: datetime.date, workstreams
+) -> list[PeriodReport]:
+    """The month's four-question reports in their state on the day viewed, one per
+    workstream and one for the programme (None where none was started)."""
+    if as_at.recorded_before:
+        reports = delivery.rows_as_they_stood(
+            ProgressReport, as_at.recorded_before, plan=plan, period=period
+        )
+    else:
+        reports = ProgressReport.objects.filter(plan=plan, period=period)
+    by_subject = {report.workstream_id: report for report in reports}
+    subjects = [*workstreams, None]
+    return [PeriodReport(w, by_subject.get(w.pk if w else None)) for w in subjects]
+
+
+def top_escalated_risks(plan: Plan, as_at: AsAt) -> tuple[int, list]:
+    """The open escalated risks on the day viewed: how many, and the highest scored."""
+    if as_at.recorded_before:
+        risks = delivery.rows_as_they_stood(Risk, as_at.recorded_before, plan=plan)
+    else:
+        risks = Risk.objects.filter(plan=plan)
+    risks = list(
+        risks.filter(status=Risk.Status.OPEN, escalated=True).select_related("owner", "workstream")
+    )
+    risks.sort(key=lambda risk: (-risk.likelihood * risk.impact, risk.title))
+    return len(risks), risks[:TOP_RISKS]
+
+
+# --- The page ------------------------------------------------------------------------------
+
+
+@dataclass
+class Dashboard:
+    plan: Plan
+    as_at: AsAt
+    period: datetime.date
+    next_period: datetime.date
+    baseline: Baseline
+    workstreams: list[Workstream]
+    delivery: list[DeliveryRow]
+    programme: DeliveryRow
+    changed: Counted
+    changes: list[RagChange]
+    indicators: list[IndicatorRow]
+    workforce: Workforce
+    gaps: list[Finding]
+    reports: list[PeriodReport]
+    escalated_risks: int
+    risks: list
+
+    @property
+    def judged_on(self) -> datetime.date:
+        return self.as_at.day
+
+    @property
+    def from_history(self) -> bool:
+        """Whether the page shows the plan as it stood (rebuilt from the audit history)."""
+        return self.as_at.recorded_before is not None
+
+    @property
+    def changes_not_shown(self) -> int:
+        return self.changed.count - len(self.changes)
+
+
+def dashboard(plan: Plan, as_at: AsAt) -> Dashboard:
+    """Everything the dashboard shows for the month ``as_at.period``, as ``as_at`` asks.
+    A fixed number of queries, whatever the size of the plan."""
+    period = as_at.period or month_start(as_at.day)
+    workstreams = sorted(plan.workstreams.all(), key=lambda w: w.code)
+    rows, programme = delivery.delivery_table(plan, as_at, workstreams=workstreams)
+    since = baseline(plan, as_at)
+    changed, changes = delivery.rag_changes(plan, as_at, since.day, limit=CHANGES_SHOWN)
+    escalated, risks = top_escalated_risks(plan, as_at)
+    return Dashboard(
+        plan=plan,
+        as_at=as_at,
+        period=period,
+        next_period=add_months(period, 1),
+        baseline=since,
+        workstreams=workstreams,
+        delivery=rows,
+        programme=programme,
+        changed=changed,
+        changes=changes,
+        indicators=indicator_rows(plan, as_at, period),
+        workforce=workforce(as_at),
+        gaps=findings_without_live_action(plan, as_at),
+        reports=period_reports(plan, as_at, period, workstreams),
+        escalated_risks=escalated,
+        risks=risks,
+    )
