@@ -398,7 +398,9 @@ def trend_line(
         # Clamped, so a value outside a given y_min..y_max stays on the chart's edge.
         return _scale(min(max(value, lo), hi), lo, hi, PLOT_BOTTOM, PLOT_TOP)
 
-    # The scale's two ends, on the left.
+    # The scale's two ends, on the left: numbers only (and "%"), since a unit in words
+    # ("12.8 days") is wider than the room there; the last value's label carries the unit.
+    scale_unit = "%" if unit.strip() == "%" else ""
     for value, y in ((hi, PLOT_TOP + 5), (lo, PLOT_BOTTOM)):
         parts.append(
             format_html(
@@ -406,7 +408,7 @@ def trend_line(
                 PLOT_LEFT - 6,
                 y,
                 SECONDARY,
-                _with_unit(value, unit),
+                _with_unit(value, scale_unit),
             )
         )
 
