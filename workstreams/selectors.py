@@ -327,7 +327,10 @@ def rag_changes(plan: Plan, as_at: AsAt, since: datetime.date, limit: int = 50):
     """Actions whose BRAG changed between the end of ``since`` and ``as_at``: how many, the
     list of exactly those, and the most pressing ``limit`` of them, each with the recorded
     change that made it (the last one that moved a field BRAG is judged from)."""
-    changed = rag_changed_since(as_at.rows(plan), since).order_by("rag_rank", "reference")
+    # BRAG and due date are all the list here shows: not the full table rows of action_rows.
+    changed = rag_changed_since(as_at.actions(plan).with_rag(as_at.day), since).order_by(
+        "rag_rank", "reference"
+    )
     count = changed.count()
     shown = list(changed[:limit])
     until = as_at.recorded_before or timezone.now()

@@ -357,7 +357,7 @@ PAGES = [
     ("dashboard", "board.member", "/dashboard/", None),
     ("dashboard-as-of", "exec.director", "/dashboard/?period=2018-11&as_of=2018-12-12", None),
     ("dashboard-errors", "viewer", "/dashboard/?period=2031-01&as_of=31-02-2019", None),
-    ("actions-as-of", "board.member", "/actions/?period=2018-11&as_of=2018-12-12&status=green", None),
+    ("actions-as-of", "viewer", "/actions/?period=2018-11&as_of=2018-12-12&status=green", None),
     ("actions", "office", "/actions/", None),
     ("actions-page-2", "office", "/actions/?page=2", None),
     ("actions-filtered", "viewer", "/actions/?status=red&status=amber&sort=-due", None),
