@@ -23,20 +23,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from workstreams.models import Rag
-from workstreams.templatetags.grip import RAG_CLASSES
-
-# The status tags' colours as `assets/scss/grip.scss` compiles them (static/govuk/css/grip.css):
-# tag class -> (text colour, background colour). A bar segment is filled with the background
-# and written on in the text colour, as the tag is; the stylesheet's build fails if a pair
-# drops below 4.5:1.
-TAG_COLOURS = {
-    "grip-rag--blue": ("#0f385c", "#d2e2f1"),
-    "grip-rag--green": ("#083d29", "#cfe4dc"),
-    "grip-rag--amber": ("#7a3c1c", "#ffee80"),
-    "grip-rag--red": ("#651b1b", "#f4d7d7"),
-    "grip-rag--grey": ("#0b0c0c", "#cecece"),
-    "grip-rag--purple": ("#2a1950", "#ddd6ec"),
-}
+from workstreams.templatetags.grip import RAG_CLASSES, TAG_COLOURS
 
 # The shape each tag carries beside its words (grip.scss), as an SVG path drawn in a 10 x 10
 # box at the origin: a square, a triangle, a disc, a dash, a ring, a tick.

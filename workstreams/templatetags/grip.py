@@ -19,13 +19,31 @@ RAG_CLASSES = {
     Rag.CLOSED: "grip-rag--grey",
 }
 
+# The status tags' colours as `assets/scss/grip.scss` compiles them (static/govuk/css/grip.css):
+# tag class -> (text colour, background colour). Whatever draws a tag elsewhere (a chart's bar,
+# a spreadsheet's cell) fills with the background and writes in the text colour, as the tag
+# does; the stylesheet's build fails if a pair drops below 4.5:1.
+TAG_COLOURS = {
+    "grip-rag--blue": ("#0f385c", "#d2e2f1"),
+    "grip-rag--green": ("#083d29", "#cfe4dc"),
+    "grip-rag--amber": ("#7a3c1c", "#ffee80"),
+    "grip-rag--red": ("#651b1b", "#f4d7d7"),
+    "grip-rag--grey": ("#0b0c0c", "#cecece"),
+    "grip-rag--purple": ("#2a1950", "#ddd6ec"),
+}
+
+
+def rag_words(action) -> str:
+    """The action's BRAG in the words every count and filter uses; an overdue action reads
+    "Off track: overdue" (overdue is why it is off track). Tags and exports say it so."""
+    rag = action.rag
+    return f"{rag.label}: overdue" if action.is_overdue else rag.label
+
 
 @register.simple_tag
 def rag_tag(action):
-    """The action's BRAG as a tag, in the words every count and filter uses; an overdue
-    action reads "Off track: overdue" (overdue is why it is off track)."""
-    rag = action.rag
-    return _tag(rag, f"{rag.label}: overdue" if action.is_overdue else rag.label)
+    """The action's BRAG as a tag, in its words (``rag_words``)."""
+    return _tag(action.rag, rag_words(action))
 
 
 @register.simple_tag
