@@ -289,7 +289,9 @@ class ActionAdmin(ObjectPermissionAdmin, AuditedAdmin):
     (``ACTION_PLAN_FIELDS`` and findings), through the services and the version check."""
 
     form = ActionAdminForm
-    resource_classes = [resources.ActionResource]
+    # The plan's columns (imported and exported by natural keys), and the action tracker as
+    # the portal exports it (names, BRAG, the last update's words), which is export only.
+    resource_classes = [resources.ActionResource, resources.ActionTrackerResource]
     list_display = [
         "reference",
         "title",
@@ -314,6 +316,9 @@ class ActionAdmin(ObjectPermissionAdmin, AuditedAdmin):
     filter_horizontal = ["findings"]
     date_hierarchy = "due_date"
     history_list_display = ["status"]
+
+    def get_import_resource_classes(self, request):
+        return [resources.ActionResource]
 
     ADD_FIELDS = [
         "plan",

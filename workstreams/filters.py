@@ -179,6 +179,37 @@ class ActionFilter(django_filters.FilterSet):
             )
         return kept
 
+    def described(self) -> list[str]:
+        """What the filters ask for, in words, in the form's order (an export's title says
+        it): ["status Off track", "workstream MP", "sorted by Due date (descending)"]."""
+        if not self.is_bound or not self.form.is_valid():
+            return []
+        data = self.form.cleaned_data
+        words = []
+        if data.get("q"):
+            words.append(f"search “{data['q']}”")
+        if data.get("status"):
+            words.append("status " + ", ".join(Rag(code).label for code in data["status"]))
+        if data.get("workstream"):
+            words.append(f"workstream {data['workstream']}")
+        if data.get("lead"):
+            words.append(f"lead officer {display_name(data['lead'])}")
+        if data.get("attention"):
+            words.append(f"needing attention: {Attention(data['attention']).label.lower()}")
+        if data.get("mine") and self.request is not None:
+            words.append(f"only actions {display_name(self.request.user)} updates")
+        if data.get("overdue"):
+            words.append("overdue only")
+        if data.get("slipped"):
+            words.append("slipped only")
+        if data.get("due_before"):
+            words.append(f"due on or before {data['due_before']:%-d %B %Y}")
+        words += [meaning for _name, _value, meaning in self.kept_filters() if meaning]
+        if data.get("sort"):
+            labels = dict(self.form.fields["sort"].choices)
+            words.append("sorted by " + ", ".join(labels[key] for key in data["sort"]))
+        return words
+
     def keep(self, queryset, name, value):
         return queryset
 

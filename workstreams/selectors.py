@@ -403,6 +403,20 @@ def action_rows(
     )
 
 
+def with_last_update(
+    actions: QuerySet, *, recorded_before: datetime.datetime | None = None
+) -> QuerySet:
+    """Annotate (after ``action_rows``) ``last_update_next_steps``: the next steps the last
+    update gave (its progress is the action's own ``progress_narrative``, which each update
+    sets); only updates recorded before ``recorded_before`` count, as in ``action_rows``. For
+    the action tracker export, which shows them; the pages do not."""
+    updates = ActionUpdate.objects.filter(action=OuterRef("id"))
+    if recorded_before is not None:
+        updates = updates.filter(created_at__lt=recorded_before)
+    last = updates.order_by("-created_at", "-pk").values("next_steps")[:1]
+    return actions.annotate(last_update_next_steps=Subquery(last))
+
+
 def action_for_page(plan: Plan, reference: str) -> Action:
     """One action of the plan with all its page shows: findings, updates (newest first) with
     their authors, due-date requests, and who accepted the evidence."""

@@ -1,16 +1,19 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from . import selectors, services
+from . import exports, selectors, services
 from .filters import ActionFilter
 from .forms import ActionUpdateForm, DueDateDecisionForm
 from .history import history_entries
 from .models import DueDateChange
+from .spreadsheets import XLSX_CONTENT_TYPE
 
 ACTIONS_PER_PAGE = 25
 
@@ -31,15 +34,19 @@ class LivePlanMixin:
         self.plan = selectors.live_plan_or_404()
 
 
+def action_list_filter(request, plan) -> ActionFilter:
+    """The action list's filters as the request asks for them, over the plan's actions in
+    reference order: the list and its exports read the same rows, in the same order."""
+    actions = selectors.action_rows(plan.actions.all()).order_by("reference")
+    return ActionFilter(request.GET or None, queryset=actions, plan=plan, request=request)
+
+
 class ActionListView(LivePlanMixin, TemplateView):
     template_name = "workstreams/action_list.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        actions = selectors.action_rows(self.plan.actions.all()).order_by("reference")
-        action_filter = ActionFilter(
-            self.request.GET or None, queryset=actions, plan=self.plan, request=self.request
-        )
+        action_filter = action_list_filter(self.request, self.plan)
         page = Paginator(action_filter.qs, ACTIONS_PER_PAGE).get_page(self.request.GET.get("page"))
         query = self.request.GET.copy()
         query.pop("page", None)
@@ -60,6 +67,40 @@ class ActionListView(LivePlanMixin, TemplateView):
             query=query.urlencode(),
         )
         return context
+
+
+class ActionExportView(LivePlanMixin, View):
+    """GET only: the action list as a file, with the list's filters (``?status=red&period=
+    2018-11`` ...): the same rows in the same order, every one of them, not a page. For every
+    signed-in user, as the list is. Filters that do not check out are not silently dropped:
+    the list shows what is wrong with them."""
+
+    file_format = "xlsx"
+
+    def get(self, request):
+        action_filter = action_list_filter(request, self.plan)
+        if action_filter.is_bound and not action_filter.form.is_valid():
+            messages.error(request, "Correct the filters, then export again.")
+            return redirect(f"{reverse('workstreams:action-list')}?{request.GET.urlencode()}")
+        as_at = action_filter.as_at
+        rows = exports.tracker_rows(action_filter.qs, as_at)
+        now = timezone.localtime()
+        if self.file_format == "csv":
+            content, content_type = exports.tracker_csv(rows), exports.CSV_CONTENT_TYPE
+        else:
+            title = exports.tracker_title(action_filter.described(), as_at, by=request.user, at=now)
+            content, content_type = exports.tracker_xlsx(rows, title), XLSX_CONTENT_TYPE
+        return file_response(
+            content, content_type, exports.filename("actions", now.date(), self.file_format)
+        )
+
+
+def file_response(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    """A file to download, named, never kept by a shared cache."""
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 class ActionDetailView(LivePlanMixin, TemplateView):
