@@ -1,4 +1,5 @@
 import datetime
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,9 +14,10 @@ from django.views.generic import FormView, TemplateView
 from workstreams import selectors as delivery
 from workstreams.history import history_entries
 from workstreams.models import Plan, Rag, month_start
-from workstreams.views import LivePlanMixin, add_errors
+from workstreams.spreadsheets import XLSX_CONTENT_TYPE
+from workstreams.views import LivePlanMixin, add_errors, file_response
 
-from . import dashboard, selectors, services
+from . import board_pack, dashboard, selectors, services
 from .forms import (
     PROGRAMME_REGISTER,
     DashboardForm,
@@ -53,6 +55,35 @@ class MyWorkView(TemplateView):
         return context
 
 
+@dataclass(frozen=True)
+class DashboardAsked:
+    """Which state of the plan a dashboard request asks for: the checked form, the months
+    it offers, and the ``AsAt`` they make (the latest month with data where none is asked)."""
+
+    form: DashboardForm
+    months: list[datetime.date]
+    as_at: delivery.AsAt
+
+    @property
+    def valid(self) -> bool:
+        return not self.form.is_bound or self.form.is_valid()
+
+
+def dashboard_asked(plan: Plan, query) -> DashboardAsked:
+    """The dashboard's ``period`` and ``as_of`` as ``query`` (request.GET) gives them: what
+    the dashboard and the board pack both show."""
+    today = timezone.localdate()
+    months = dashboard.dashboard_months(plan, today)
+    form = DashboardForm(query or None, months=months)
+    asked = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    period, as_of = asked.get("period"), asked.get("as_of")
+    if period is None:
+        period = dashboard.latest_period_with_data(plan, today)
+        if as_of:
+            period = min(period, month_start(as_of))
+    return DashboardAsked(form, months, delivery.AsAt(today=today, period=period, as_of=as_of))
+
+
 class DashboardView(LivePlanMixin, TemplateView):
     """The programme board's monthly dashboard: a month of the live plan, judged at its end,
     or the plan as it stood on a past day (``AsAt``)."""
@@ -61,23 +92,31 @@ class DashboardView(LivePlanMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        today = timezone.localdate()
-        months = dashboard.dashboard_months(self.plan, today)
-        form = DashboardForm(self.request.GET or None, months=months)
-        asked = form.cleaned_data if form.is_bound and form.is_valid() else {}
-        period, as_of = asked.get("period"), asked.get("as_of")
-        if period is None:
-            period = dashboard.latest_period_with_data(self.plan, today)
-            if as_of:
-                period = min(period, month_start(as_of))
-        as_at = delivery.AsAt(today=today, period=period, as_of=as_of)
+        asked = dashboard_asked(self.plan, self.request.GET)
         context.update(
-            form=form,
-            months=months,
-            board=dashboard.dashboard(self.plan, as_at),
+            form=asked.form,
+            months=asked.months,
+            board=dashboard.dashboard(self.plan, asked.as_at),
             rags=list(Rag),
         )
         return context
+
+
+class BoardPackView(LivePlanMixin, View):
+    """GET only: the board pack, a workbook of the dashboard's month (``?period=YYYY-MM``,
+    optionally ``&as_of=YYYY-MM-DD``), with the same figures as the dashboard for the same
+    month and day. For every signed-in user, as the dashboard is. A month or day that does
+    not check out is not replaced by another: the dashboard shows what is wrong with it."""
+
+    def get(self, request):
+        asked = dashboard_asked(self.plan, request.GET)
+        if not asked.valid:
+            messages.error(request, "Choose the month and day again, then download the pack.")
+            return redirect(f"{reverse('governance:dashboard')}?{request.GET.urlencode()}")
+        board = dashboard.dashboard(self.plan, asked.as_at)
+        now = timezone.localtime()
+        content = board_pack.board_pack(board, by=request.user, at=now)
+        return file_response(content, XLSX_CONTENT_TYPE, board_pack.filename(board))
 
 
 # --- Four-question reports -----------------------------------------------------------------
