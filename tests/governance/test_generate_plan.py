@@ -1,6 +1,7 @@
 """manage.py generate_plan: a synthetic plan with months of updates and their history."""
 
 import datetime
+import math
 import re
 from io import StringIO
 
@@ -8,9 +9,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from governance.management.commands import generate_plan as command
 from governance.models import Body, Membership
 from tests.helpers import DEMO_USERNAMES
 from workstreams.models import (
@@ -18,8 +21,12 @@ from workstreams.models import (
     ActionStatus,
     ActionUpdate,
     DueDateChange,
+    Indicator,
+    IndicatorValue,
     Plan,
     Priority,
+    ServiceArea,
+    WorkforceSnapshot,
     Workstream,
 )
 
@@ -31,9 +38,19 @@ MONTH_STARTS = [datetime.date(2018, 5, 1), datetime.date(2018, 6, 1), datetime.d
 TITLE = f"Synthetic plan: {ACTIONS} actions, {MONTHS} months (seed 7)"
 
 
-def generate(seed=7, **options) -> str:
+SERVICES = [f"Synthetic service {n}" for n in range(1, 7)]
+
+
+class Terminal(StringIO):
+    """Output that says it is a terminal, as a console's is."""
+
+    def isatty(self):
+        return True
+
+
+def generate(seed=7, out=None, **options) -> str:
     options = {"actions": ACTIONS, "months": MONTHS, "start_month": "2018-05", **options}
-    out = StringIO()
+    out = out or StringIO()
     call_command("generate_plan", seed=seed, stdout=out, **options)
     return out.getvalue()
 
@@ -73,6 +90,16 @@ def generated_then_rolled_back(seed: int) -> list[tuple]:
                 )
                 for action in actions_of(plan).order_by("reference")
             ]
+            made += list(
+                IndicatorValue.objects.filter(indicator__plan=plan)
+                .order_by("indicator__code", "period")
+                .values_list("indicator__code", "indicator__target", "period", "value")
+            )
+            made += list(
+                WorkforceSnapshot.objects.filter(service_area__name__in=SERVICES)
+                .order_by("service_area__name", "as_of")
+                .values_list("service_area__name", "as_of", "total", "locum", "joined_since_cutoff")
+            )
             raise RolledBack
     except RolledBack:
         pass
@@ -194,7 +221,7 @@ def test_the_same_seed_gives_the_same_plan_and_another_seed_another():
     again = generated_then_rolled_back(seed=7)
     other = generated_then_rolled_back(seed=8)
 
-    assert len(first) == ACTIONS
+    assert len(first) > ACTIONS  # the actions, indicator values and workforce snapshots
     assert first == again
     assert [row[:2] for row in other] != [row[:2] for row in first]
 
@@ -224,6 +251,10 @@ def test_every_history_row_it_writes_records_the_acting_user(office):
         DueDateChange.history.filter(action__plan=plan),
         Body.history.filter(workstream__plan=plan),
         Membership.history.filter(body__workstream__plan=plan),
+        Indicator.history.filter(plan=plan),
+        IndicatorValue.history.filter(indicator__plan=plan),
+        ServiceArea.history.filter(name__in=SERVICES),
+        WorkforceSnapshot.history.filter(service_area__name__in=SERVICES),
     ]
     assert Action.history.filter(plan=plan).count() == 60 * (MONTHS + 1)
     for rows in written:
@@ -304,3 +335,143 @@ def test_without_a_start_month_the_updates_end_last_month():
     periods = set(ActionUpdate.objects.filter(action__plan=plan).values_list("period", flat=True))
     assert max(periods) == last_month
     assert len(periods) == 2
+
+
+def test_the_last_write_of_the_actions_goes_in_batches_and_keeps_every_history_row(monkeypatch):
+    """bulk_update writes a CASE WHEN per row and field: one statement over every action
+    costs the database the square of their number, so the actions are written in batches."""
+    monkeypatch.setattr(command, "BATCH_SIZE", 7)
+
+    with CaptureQueriesContext(connection) as queries:
+        generate()
+
+    plan = Plan.objects.get(title=TITLE)
+    updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "workstreams_action"')]
+    assert len(updates) >= math.ceil(ACTIONS / 7)
+    assert all(sql.count("WHEN") <= 7 * 6 for sql in updates)  # 7 rows, up to 6 fields
+    assert Action.history.filter(plan=plan).count() == ACTIONS * (MONTHS + 1)
+    for action in actions_of(plan):
+        latest = action.history.order_by("-history_date").first()
+        assert (latest.status, latest.progress_narrative, latest.version) == (
+            action.status,
+            action.progress_narrative,
+            action.version,
+        )
+        assert latest.revised_due_date == action.revised_due_date
+        assert latest.evidence_accepted_at == action.evidence_accepted_at
+
+
+def test_each_workstream_has_two_indicators_with_a_value_for_most_months():
+    generate(actions=60, months=6)
+
+    plan = Plan.objects.get(title="Synthetic plan: 60 actions, 6 months (seed 7)")
+    months = [datetime.date(2018, month, 1) for month in range(5, 11)]
+    workstreams = list(plan.workstreams.order_by("code"))
+    indicators = list(Indicator.objects.filter(plan=plan).order_by("code"))
+    assert [i.code for i in indicators] == [
+        f"{ws.code}-KPI-{n}" for ws in workstreams for n in (1, 2)
+    ]
+    values = IndicatorValue.objects.filter(indicator__plan=plan)
+    # About one month in ten goes unreported.
+    assert 0.75 * len(indicators) * 6 <= values.count() < len(indicators) * 6
+    for indicator in indicators:
+        assert indicator.workstream.code == indicator.code.split("-")[0]
+        assert indicator.unit in (Indicator.Unit.PERCENT, Indicator.Unit.NUMBER)
+        assert indicator.target > 0 and indicator.tolerance > 0
+        assert indicator.higher_is_better == (indicator.unit == Indicator.Unit.PERCENT)
+        series = list(indicator.values.order_by("period"))
+        assert series and {v.period for v in series} <= set(months)
+        if indicator.unit == Indicator.Unit.PERCENT:
+            assert all(0 <= v.value <= 100 for v in series)
+        # Each value was recorded in the first week of the month after its period.
+        for value in series:
+            (record,) = value.history.all()
+            recorded = timezone.localtime(record.history_date).date()
+            following = (value.period + datetime.timedelta(days=32)).replace(day=1)
+            assert following <= recorded <= following.replace(day=7)
+    # Trending towards target: the last values are nearer it than the first, on the whole.
+    nearer = 0
+    for indicator in indicators:
+        series = list(indicator.values.order_by("period").values_list("value", flat=True))
+        nearer += abs(series[-1] - indicator.target) < abs(series[0] - indicator.target)
+    assert nearer >= 0.75 * len(indicators)
+
+
+def test_workforce_snapshots_are_quarterly_and_add_up():
+    generate(months=8)  # May to December 2018: quarters ending June, September, December
+
+    snapshots = WorkforceSnapshot.objects.filter(service_area__name__in=SERVICES)
+    assert set(
+        ServiceArea.objects.filter(name__startswith="Synthetic").values_list("name", flat=True)
+    ) == set(SERVICES)
+    ends = [datetime.date(2018, 6, 30), datetime.date(2018, 9, 30), datetime.date(2018, 12, 31)]
+    for name in SERVICES:
+        mine = list(snapshots.filter(service_area__name=name).order_by("as_of"))
+        assert [s.as_of for s in mine] == ends
+        assert {s.cutoff for s in mine} == {datetime.date(2017, 5, 1)}
+        for snapshot in mine:
+            assert snapshot.total == snapshot.locum + snapshot.salaried
+            assert snapshot.total == snapshot.in_post_before_cutoff + snapshot.joined_since_cutoff
+            assert snapshot.total >= 1
+        # Nobody joins "before the cut-off" after it: that count never grows.
+        befores = [s.in_post_before_cutoff for s in mine]
+        assert befores == sorted(befores, reverse=True)
+
+
+def test_workforce_snapshots_already_there_are_left_alone():
+    area = ServiceArea.objects.create(name="Synthetic service 2")
+    kept = WorkforceSnapshot.objects.create(
+        service_area=area,
+        as_of=datetime.date(2018, 6, 30),
+        cutoff=datetime.date(2017, 1, 1),
+        total=3,
+        locum=1,
+        salaried=2,
+        in_post_before_cutoff=2,
+        joined_since_cutoff=1,
+    )
+
+    generate()
+    generate(seed=8)  # another synthetic plan over the same months
+
+    assert ServiceArea.objects.filter(name__in=SERVICES).count() == 6
+    june = WorkforceSnapshot.objects.filter(as_of=datetime.date(2018, 6, 30))
+    assert june.filter(service_area__name__in=SERVICES).count() == 6
+    assert june.get(service_area=area) == kept
+    kept.refresh_from_db()
+    assert (kept.total, kept.cutoff) == (3, datetime.date(2017, 1, 1))
+
+
+def test_figures_of_the_last_months_are_never_recorded_after_now():
+    generate(start_month="2018-10", months=3)  # December's figures, recorded in January
+
+    plan = Plan.objects.get(title=TITLE)
+    now = timezone.now()
+    recorded = [
+        *IndicatorValue.history.filter(indicator__plan=plan).values_list("history_date", flat=True),
+        *WorkforceSnapshot.history.filter(service_area__name__in=SERVICES).values_list(
+            "history_date", flat=True
+        ),
+    ]
+    assert recorded and max(recorded) <= now
+
+
+def test_a_terminal_sees_a_progress_line_per_month_and_other_output_does_not():
+    on_terminal = generate(out=Terminal())
+    assert "\rMonthly updates: 1 of 3\rMonthly updates: 2 of 3\rMonthly updates: 3 of 3\n" in (
+        on_terminal
+    )
+
+    other = generate(seed=8)
+    assert "\r" not in other and "Monthly updates" not in other
+    assert "Took" in other
+
+    quiet = generate(seed=9, out=Terminal(), verbosity=0)
+    assert quiet == ""
+
+
+def test_verbosity_2_says_how_long_each_step_took():
+    output = generate(verbosity=2)
+
+    for step in ("monthly updates", "indicators", "workforce snapshots"):
+        assert re.search(rf"^  {step}: \d+\.\d s$", output, re.MULTILINE)

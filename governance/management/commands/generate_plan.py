@@ -9,6 +9,13 @@ Dates are laid out from ``--start-month`` (default: the M months before the curr
 Rows are written in bulk for speed, always with their history (``bulk_create_with_history``
 and ``bulk_update_with_history``): each monthly update of an action is one history row
 dated within that month and recorded against the acting user, as the services would.
+Bulk writes go in batches of ``BATCH_SIZE`` rows: Django's ``bulk_update`` builds a
+``CASE WHEN`` per row for each field, so one statement over every action costs the database
+the square of their number.
+
+Besides the actions, the plan carries what the programme board's dashboard reads: two
+indicators per workstream with a value for most months, and quarterly workforce snapshots
+of six synthetic service areas.
 """
 
 import calendar
@@ -16,7 +23,9 @@ import datetime
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
@@ -33,14 +42,24 @@ from workstreams.models import (
     ActionUpdate,
     DueDateChange,
     Finding,
+    Indicator,
+    IndicatorValue,
     Plan,
     Priority,
+    ServiceArea,
+    WorkforceSnapshot,
     Workstream,
     month_start,
 )
 
 MAX_ACTIONS = 200_000
 MAX_MONTHS = 120
+# Rows per statement of every bulk write. Django's bulk_update writes one CASE WHEN per row
+# for each field, which the database evaluates row by row: the cost of a statement grows
+# with the square of its rows. (On PostgreSQL with JIT on, one UPDATE of 20,000 actions was
+# still compiling its CASE expressions in LLVM after 15 minutes; in batches of 500 it takes
+# about 14 s.)
+BATCH_SIZE = 500
 
 WORKSTREAMS = [
     ("Management oversight", "Supervision, management grip and decision making."),
@@ -101,6 +120,34 @@ NEXT_STEPS = [
     "Agree the timetable with partners.",
     "Brief team managers.",
 ]
+# Two indicators for each workstream (in WORKSTREAMS' order): name, unit, higher is better.
+INDICATORS = [
+    [
+        ("Supervisions held within timescale", Indicator.Unit.PERCENT, True),
+        ("Cases open beyond timescale", Indicator.Unit.NUMBER, False),
+    ],
+    [
+        ("Social workers in permanent posts", Indicator.Unit.PERCENT, True),
+        ("Vacant social worker posts", Indicator.Unit.NUMBER, False),
+    ],
+    [
+        ("Strategy meetings attended by police and health", Indicator.Unit.PERCENT, True),
+        ("Referrals without partner information", Indicator.Unit.NUMBER, False),
+    ],
+    [
+        ("Case audits rated good or better", Indicator.Unit.PERCENT, True),
+        ("Assessments completed late", Indicator.Unit.NUMBER, False),
+    ],
+    [
+        ("Performance returns on time", Indicator.Unit.PERCENT, True),
+        ("Records with missing data", Indicator.Unit.NUMBER, False),
+    ],
+    [
+        ("Children seen alone at visits", Indicator.Unit.PERCENT, True),
+        ("Return home interviews not offered", Indicator.Unit.NUMBER, False),
+    ],
+]
+SERVICE_AREAS = [f"Synthetic service {n}" for n in range(1, 7)]
 
 
 @dataclass
@@ -123,6 +170,32 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
 
 def at(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute)))
+
+
+def last_day(period: datetime.date) -> datetime.date:
+    """The last day of ``period``'s month."""
+    return period.replace(day=calendar.monthrange(period.year, period.month)[1])
+
+
+# Told how far a step has gone: (step, done, total).
+Progress = Callable[[str, int, int], None]
+
+
+def no_progress(step: str, done: int, total: int) -> None:
+    pass
+
+
+class ProgressLine:
+    """A line that counts a step's progress in place (``\\r``), for a terminal only."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        self.out.write(f"\r{step}: {done} of {total}", ending="")
+        if done == total:
+            self.out.write("")
+        self.out.flush()
 
 
 def next_status(rng: random.Random, status: str, due_soon: bool) -> str:
@@ -198,6 +271,7 @@ class Command(AuditedCommand):
         if Plan.objects.filter(title=title).exists():
             raise CommandError(f"There is already a plan titled '{title}'.")
 
+        verbosity = options["verbosity"]
         generator = Generator(
             rng=random.Random(seed),
             actor=history_user(),
@@ -205,11 +279,14 @@ class Command(AuditedCommand):
             n_actions=n_actions,
             start=first,
             months=[add_months(first, i) for i in range(n_months)],
+            progress=ProgressLine(self.stdout)
+            if verbosity >= 1 and self.stdout.isatty()
+            else no_progress,
         )
         with transaction.atomic():
             plan, closed = generator.run()
         elapsed = time.perf_counter() - started
-        if options["verbosity"] < 1:
+        if verbosity < 1:
             return
 
         made = ", ".join(f"{count} {label}" for label, count in generator.made.rows.items())
@@ -222,21 +299,35 @@ class Command(AuditedCommand):
         if closed:
             self.stdout.write(f"Closed the plan that was live: {', '.join(map(str, closed))}.")
         self.stdout.write(f"Took {elapsed:.1f} s.")
+        if verbosity >= 2:
+            for step, seconds in generator.seconds.items():
+                self.stdout.write(f"  {step}: {seconds:.1f} s")
 
 
 class Generator:
     """Builds the plan; every random choice is drawn from ``rng`` in a fixed order."""
 
-    def __init__(self, *, rng, actor, title, n_actions, start, months):
+    def __init__(self, *, rng, actor, title, n_actions, start, months, progress=no_progress):
         self.rng, self.actor, self.title = rng, actor, title
         self.n_actions, self.start, self.months = n_actions, start, months
+        self.progress: Progress = progress
         self.made = Made()
+        self.seconds: dict[str, float] = {}  # how long each step took (verbosity 2)
+        self._clock = time.perf_counter()
         # The plan existed (and its rows were created) before its first month of updates.
         self.created = min(at(self.start, 8), timezone.now())
 
+    def timed(self, step: str) -> None:
+        """Record the time since the last step as ``step``'s."""
+        now = time.perf_counter()
+        self.seconds[step] = self.seconds.get(step, 0.0) + now - self._clock
+        self._clock = now
+
     def bulk_create(self, label, objs, model, **kwargs):
         kwargs.setdefault("default_date", self.created)
-        objs = bulk_create_with_history(objs, model, default_user=self.actor, **kwargs)
+        objs = bulk_create_with_history(
+            objs, model, batch_size=BATCH_SIZE, default_user=self.actor, **kwargs
+        )
         self.made.add(label, len(objs))
         return objs
 
@@ -290,12 +381,22 @@ class Generator:
             Workstream,
         )
         self.chairs, leads_of = self.users(plan, workstreams)
+        self.timed("plan, people and task groups")
         findings = self.findings(plan)
         actions = self.actions(plan, workstreams, priorities, leads_of)
         links = self.link_findings(actions, findings)
-        for period in self.months:
+        self.timed("findings and actions")
+        for number, period in enumerate(self.months, start=1):
             self.month(period, actions, last=period == self.months[-1])
+            self.progress("Monthly updates", number, len(self.months))
+        self.timed("monthly updates")
         self.findings_history(links)
+        self.timed("findings in the actions' history")
+        # Drawn after the actions' months, so a seed's actions are as they always were.
+        self.indicators(plan, workstreams)
+        self.timed("indicators")
+        self.workforce()
+        self.timed("workforce snapshots")
         return plan, closed
 
     # --- People and bodies -----------------------------------------------------------------
@@ -426,7 +527,7 @@ class Generator:
                     links.append(through(action_id=action.pk, finding_id=finding.pk))
         # The link table has no history of its own: the actions' history rows carry it
         # (findings_history, below).
-        through.objects.bulk_create(links)
+        through.objects.bulk_create(links, batch_size=BATCH_SIZE)
         self.made.add("finding links", len(links), history=0)
         return links
 
@@ -449,7 +550,7 @@ class Generator:
             for record in historical.objects.filter(id__in=list(by_action)).only("history_id", "id")
             for link in by_action[record.id]
         ]
-        m2m_history.objects.bulk_create(rows, batch_size=500)
+        m2m_history.objects.bulk_create(rows, batch_size=BATCH_SIZE)
 
     # --- The monthly rhythm ----------------------------------------------------------------
 
@@ -519,8 +620,9 @@ class Generator:
         mid_month = at(period.replace(day=15), 12)
         # Each month writes one history row per action (its state as the month left it).
         # The action rows themselves are written once, with the last month's history row:
-        # the same end state inside one transaction, without rewriting every row each month
-        # (Django's bulk_update builds a CASE per row and field, which is what costs).
+        # the same end state inside one transaction, without rewriting every row each month.
+        # That write goes in batches: bulk_update's CASE WHEN per row and field costs the
+        # square of the rows in one statement.
         groups: dict[tuple[str, ...], list[Action]] = {(): actions}
         if last:
             groups = {}
@@ -531,6 +633,7 @@ class Generator:
                 group,
                 Action,
                 fields=list(fields),
+                batch_size=BATCH_SIZE,
                 default_user=self.actor,
                 default_date=mid_month,
             )
@@ -538,3 +641,111 @@ class Generator:
         self.bulk_create("updates", updates, ActionUpdate, default_date=mid_month)
         if moves:
             self.bulk_create("due date changes", moves, DueDateChange, default_date=mid_month)
+
+    # --- What the programme board's dashboard reads ----------------------------------------
+
+    def recorded(self, day: datetime.date) -> datetime.datetime:
+        """When a figure for a past period was recorded: a working morning of ``day``, or
+        now if that is still to come (the last month's figures, this month)."""
+        return min(at(day, self.rng.randint(9, 11), self.rng.randint(0, 59)), timezone.now())
+
+    def indicators(self, plan, workstreams):
+        """Two indicators per workstream, each with a value for about nine months in ten,
+        moving from a poor start towards its target; each value recorded in the first week
+        of the month after its period."""
+        rng = self.rng
+        indicators, series = [], []
+        for index, ws in enumerate(workstreams):
+            for number, (name, unit, higher) in enumerate(INDICATORS[index], start=1):
+                if unit == Indicator.Unit.PERCENT:
+                    target = Decimal(rng.randrange(80, 96, 5))
+                    tolerance = Decimal(rng.choice([5, 10]))
+                    start = float(target) - rng.uniform(15, 35)
+                else:
+                    target = Decimal(rng.randrange(5, 30, 5))
+                    tolerance = Decimal(rng.choice([2, 5]))
+                    start = float(target) * rng.uniform(1.8, 3.5)
+                indicators.append(
+                    Indicator(
+                        plan=plan,
+                        workstream=ws,
+                        code=f"{ws.code}-KPI-{number}",
+                        name=name,
+                        description="Synthetic indicator for load tests.",
+                        unit=unit,
+                        target=target,
+                        tolerance=tolerance,
+                        higher_is_better=higher,
+                    )
+                )
+                series.append(start)
+        indicators = self.bulk_create("indicators", indicators, Indicator)
+
+        values = []
+        for indicator, value in zip(indicators, series, strict=True):
+            target = float(indicator.target)
+            for period in self.months:
+                # A third of the way to target each month, give or take, with noise.
+                value += (target - value) * rng.uniform(0.05, 0.35)
+                value += rng.gauss(0, max(1.0, abs(target) * 0.03))
+                if rng.random() < 0.1:
+                    continue  # not reported this month
+                if indicator.unit == Indicator.Unit.PERCENT:
+                    shown = Decimal(f"{min(100.0, max(0.0, value)):.1f}")
+                else:
+                    shown = Decimal(max(0, round(value)))
+                row = IndicatorValue(indicator=indicator, period=period, value=shown)
+                row._history_date = self.recorded(
+                    add_months(period, 1).replace(day=rng.randint(1, 7))
+                )
+                values.append(row)
+        self.bulk_create("indicator values", values, IndicatorValue)
+
+    def workforce(self):
+        """Managers in six synthetic service areas at the end of each quarter that ends in
+        the generated months, counted against a cut-off a year before the first month: the
+        share of locums falls, and people who joined since the cut-off replace those who
+        leave. A service's snapshot for a date that already has one is left as it is (the
+        service areas are shared by every plan)."""
+        rng = self.rng
+        quarter_ends = [last_day(p) for p in self.months if p.month in (3, 6, 9, 12)]
+        cutoff = add_months(self.start, -12)
+        existing = {area.name: area for area in ServiceArea.objects.filter(name__in=SERVICE_AREAS)}
+        self.bulk_create(
+            "service areas",
+            [ServiceArea(name=name) for name in SERVICE_AREAS if name not in existing],
+            ServiceArea,
+        )
+        areas = ServiceArea.objects.filter(name__in=SERVICE_AREAS).order_by("name")
+        taken = set(
+            WorkforceSnapshot.objects.filter(
+                service_area__in=areas, as_of__in=quarter_ends
+            ).values_list("service_area_id", "as_of")
+        )
+        snapshots = []
+        for area in sorted(areas, key=lambda a: SERVICE_AREAS.index(a.name)):
+            total = rng.randint(8, 25)
+            before = round(total * rng.uniform(0.6, 0.9))
+            locum_share = rng.uniform(0.25, 0.5)
+            for as_of in quarter_ends:
+                total = max(1, total + rng.randint(-1, 2))
+                before = min(total, max(0, before - rng.randint(0, 2)))
+                locum_share = max(0.05, locum_share - rng.uniform(0.0, 0.05))
+                locum = round(total * locum_share)
+                recorded = self.recorded(as_of + datetime.timedelta(days=rng.randint(3, 10)))
+                if (area.pk, as_of) in taken:
+                    continue
+                snapshot = WorkforceSnapshot(
+                    service_area=area,
+                    as_of=as_of,
+                    cutoff=cutoff,
+                    total=total,
+                    locum=locum,
+                    salaried=total - locum,
+                    in_post_before_cutoff=before,
+                    joined_since_cutoff=total - before,
+                )
+                snapshot.clean()
+                snapshot._history_date = recorded
+                snapshots.append(snapshot)
+        self.bulk_create("workforce snapshots", snapshots, WorkforceSnapshot)
