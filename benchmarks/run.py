@@ -2,17 +2,21 @@
 
     .venv/bin/python benchmarks/run.py [--actions 1000] [--months 12] [--repeat 20]
                                        [--database-url postgres://postgres@127.0.0.1:5432/postgres]
+                                       [--pages REGEX]
 
 Builds a throwaway database (an SQLite file in a temporary directory, or a fresh PostgreSQL
 database grip_bench_<pid> on the server given), loads the reference plan and a synthetic plan
 (manage.py generate_plan), then times the main pages with Django's test client and counts
-their SQL queries. The database is dropped at the end.
+their SQL queries, each beside a baseline page timed in the same run. The database is
+dropped at the end.
 """
 
 import argparse
 import contextlib
+import datetime
 import math
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -35,6 +39,13 @@ def parse_args():
         "--database-url",
         help="postgres://user@host:port/db: benchmark on a fresh database on that server "
         "(default: an SQLite file in a temporary directory)",
+    )
+    parser.add_argument(
+        "--pages",
+        metavar="REGEX",
+        type=re.compile,
+        help="time only the requests whose path matches (re.search), e.g. 'dashboard'; "
+        "the baseline page is always timed",
     )
     return parser.parse_args()
 
@@ -99,12 +110,19 @@ class Row:
         self.samples: list[float] = []
         self.queries: int | None = None
         self.note = ""
+        self.baseline: Row | None = None  # the same user's baseline page, for the ratio
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.samples) if self.samples else None
 
     def cells(self) -> list[str]:
-        median = f"{statistics.median(self.samples):.1f}" if self.samples else "-"
+        median = f"{self.median:.1f}" if self.samples else "-"
         p95 = f"{percentile(self.samples, 0.95):.1f}" if self.samples else "-"
         queries = "-" if self.queries is None else str(self.queries)
-        return [self.who, self.what, self.status, median, p95, queries, self.note]
+        base = self.baseline.median if self.baseline else None
+        ratio = f"{self.median / base:.1f}" if self.samples and base else "-"
+        return [self.who, self.what, self.status, median, p95, queries, ratio, self.note]
 
 
 @contextlib.contextmanager
@@ -233,6 +251,35 @@ def time_update(client, who: str, action, repeat: int) -> Row:
 # --- The run --------------------------------------------------------------------------------
 
 
+# A plain signed-in page in the site's layout (header, navigation, footer) and nothing else:
+# what every page costs before it reads any of the plan. Each page's median is given as a
+# multiple of this one's, timed for the same user in the same run.
+BASELINE = "/accounts/password_change/"
+
+
+def board_meeting(plan) -> tuple[datetime.date, datetime.date]:
+    """A month for the dashboard and a past board meeting to see the plan as it stood on:
+    the generated plan's third-to-last month of updates, and the 12th of the month after."""
+    from workstreams.models import ActionUpdate
+
+    periods = list(
+        ActionUpdate.objects.filter(action__plan=plan)
+        .order_by("period")  # not the model's ordering, which DISTINCT would count in
+        .values_list("period", flat=True)
+        .distinct()
+    )
+    period = periods[-3] if len(periods) >= 3 else (periods[0] if periods else plan.period_start)
+    following = (period + datetime.timedelta(days=32)).replace(day=1)
+    return period, following.replace(day=12)
+
+
+def vacuum_analyze() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+
 def step(label: str, function, *args, **kwargs):
     started = time.perf_counter()
     result = function(*args, **kwargs)
@@ -265,6 +312,11 @@ def benchmark(args) -> None:
         stdout=out,
     )
     print("   ", out.getvalue().strip().replace("\n", "\n    "))
+    if connection.vendor == "postgresql":
+        # What autovacuum does on a server soon after a load this size: without it the
+        # planner has no statistics and the tables keep generate_plan's dead rows, and the
+        # plans timed would be ones a production database does not run.
+        step("VACUUM ANALYZE", vacuum_analyze)
 
     plan = Plan.objects.live().get()
     workstream = plan.workstreams.order_by("code").first()
@@ -290,25 +342,46 @@ def benchmark(args) -> None:
         f"/actions/{shown.reference}/",
         f"/actions/{shown.reference}/history/",
     ]
+    # The programme board's dashboard, which every role may read, asked as the programme
+    # office: the latest month, and a month as the plan stood on the day of its board.
+    period, meeting_day = board_meeting(plan)
+    dashboard_paths = [
+        "/dashboard/",
+        f"/dashboard/?period={period:%Y-%m}&as_of={meeting_day.isoformat()}",
+    ]
+
+    def wanted(path: str) -> bool:
+        return args.pages is None or bool(args.pages.search(path))
 
     rows = []
     for index, user in enumerate([chair, office]):
+        gets = [p for p in paths + (dashboard_paths if user == office else []) if wanted(p)]
+        update = to_update[index] if index < len(to_update) else None
+        post = wanted(f"/actions/{update.reference if update else '<ref>'}/update/")
+        if not gets and not post:
+            continue  # nothing asked of this user: no baseline either
         client = Client()
         client.force_login(user)
-        for path in paths:
+        baseline = time_get(client, user.username, BASELINE, args.repeat)
+        baseline.note = (baseline.note + " (baseline)").strip()
+        baseline.baseline = baseline
+        rows.append(baseline)
+        for path in gets:
             rows.append(time_get(client, user.username, path, args.repeat))
-        if index < len(to_update):
-            rows.append(time_update(client, user.username, to_update[index], args.repeat))
-        else:
+            rows[-1].baseline = baseline
+        if post and update is None:
             rows.append(Row(user.username, "POST update: no open action to update"))
+        elif post:
+            rows.append(time_update(client, user.username, update, args.repeat))
+            rows[-1].baseline = baseline
 
     print()
     print(
         f"Database: {connection.vendor} | plan: {args.actions} actions, {args.months} months "
         f"(seed {args.seed}) | generate_plan: {generate_seconds:.1f} s | "
-        f"{args.repeat} timed requests per page"
+        f"{args.repeat} timed requests per page | baseline: GET {BASELINE}"
     )
-    header = ["user", "request", "status", "median ms", "p95 ms", "queries", "note"]
+    header = ["user", "request", "status", "median ms", "p95 ms", "queries", "× baseline", "note"]
     table = [header] + [row.cells() for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     for number, line in enumerate(table):
