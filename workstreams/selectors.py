@@ -2,10 +2,25 @@
 fixed number of queries however many actions it shows."""
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    Lookup,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -70,6 +85,8 @@ class AsAt:
     today: datetime.date
     period: datetime.date | None = None
     as_of: datetime.date | None = None
+    # Which history rows make up the plan as it stood, found once per plan (see ``actions``).
+    _stood: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def day(self) -> datetime.date:
@@ -97,29 +114,65 @@ class AsAt:
         return query
 
     def actions(self, plan: Plan) -> QuerySet:
-        """The plan's actions in this state: live rows, or history rows as they stood."""
+        """The plan's actions in this state: live rows, or history rows as they stood.
+
+        Which history rows those are is asked once and kept: a page such as the dashboard
+        reads the plan as it stood in several queries, and each then fetches its rows by
+        primary key instead of finding them again (docs/decisions/0009)."""
         if self.recorded_before is None:
             return Action.objects.filter(plan=plan)
-        return actions_as_they_stood(plan, self.recorded_before)
+        if plan.pk not in self._stood:
+            self._stood[plan.pk] = history_ids_as_they_stood(plan, self.recorded_before)
+        return history_rows(self._stood[plan.pk]).exclude(history_type="-")
 
     def rows(self, plan: Plan) -> QuerySet:
         """The plan's actions in this state, ready for a table (see ``action_rows``)."""
         return action_rows(self.actions(plan), self.day, recorded_before=self.recorded_before)
 
 
-def actions_as_they_stood(plan: Plan, moment: datetime.datetime) -> QuerySet:
-    """Each of the plan's actions as its last history row before ``moment`` recorded it (an
-    action created later is left out). Driven from the actions, one index probe each into
-    their history (see the ``history_id`` index on ``(id, history_date)``), so it costs what
-    the plan's size costs, not what the length of its history does."""
+def _latest_history_ids(plan: Plan, moment: datetime.datetime) -> QuerySet:
+    """Per action of the plan, the id of its last history row before ``moment``: one probe
+    of the ``(id, history_date)`` index each (migration 0004), so it costs what the plan's
+    size costs, not what the length of its history does."""
     latest = (
         Action.history.filter(id=OuterRef("pk"), history_date__lt=moment)
         .order_by("-history_date", "-history_id")
         .values("history_id")[:1]
     )
-    return Action.history.filter(
-        history_id__in=Action.objects.filter(plan=plan).values(then=Subquery(latest))
-    ).exclude(history_type="-")
+    return Action.objects.filter(plan=plan).values(then=Subquery(latest))
+
+
+def history_ids_as_they_stood(plan: Plan, moment: datetime.datetime) -> list[int]:
+    """The history rows that make up the plan as it stood before ``moment`` (an action
+    created later has none)."""
+    return [then for (then,) in _latest_history_ids(plan, moment).values_list("then") if then]
+
+
+class EqualsAnyOf(Lookup):
+    """``column = ANY(%s)``, the values sent as one PostgreSQL array parameter."""
+
+    lookup_name = "equals_any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs)]
+
+
+def history_rows(ids: list[int]) -> QuerySet:
+    """The actions' history rows with these ids. PostgreSQL is sent the ids as one array:
+    building a statement of 20,000 placeholders costs more than running it."""
+    if connection.vendor == "postgresql":
+        return Action.history.filter(EqualsAnyOf(F("history_id"), ids))
+    return Action.history.filter(history_id__in=ids)
+
+
+def actions_as_they_stood(plan: Plan, moment: datetime.datetime) -> QuerySet:
+    """Each of the plan's actions as its last history row before ``moment`` recorded it (an
+    action created later is left out), in one query."""
+    return Action.history.filter(history_id__in=_latest_history_ids(plan, moment)).exclude(
+        history_type="-"
+    )
 
 
 def rows_as_they_stood(model, moment: datetime.datetime, **filters) -> QuerySet:
@@ -232,24 +285,31 @@ def delivery_table(
 ) -> tuple[list[DeliveryRow], DeliveryRow]:
     """Each workstream's delivery and the programme's, in the state ``as_at`` asks for.
 
-    One query whatever the plan's size, counted from ``with_rag`` and the list filters' own
-    conditions (``due_in``, ``SLIPPED``), so each count equals the rows of its link.
+    Three queries whatever the plan's size, counted by the list filters' own conditions
+    (``with_rag``, ``due_in``, and the slips ``action_rows`` counts), so each count equals
+    the rows of its link.
     """
     next_period = add_months(as_at.period or as_at.day, 1)
+    actions = as_at.actions(plan)
     counted = (
-        as_at.actions(plan)
-        .with_rag(as_at.day)
-        .annotate(slip_count=Coalesce(Subquery(_slips(as_at.recorded_before)), 0))
+        actions.with_rag(as_at.day)
         .order_by()
         .values("workstream_id", "rag_code")
         .annotate(
             n=Count("id"),
             overdue_n=Count("id", filter=Q(overdue=True)),
             due_next_n=Count("id", filter=due_in(next_period)),
-            slipped_n=Count("id", filter=SLIPPED),
-            slips_n=Coalesce(Sum("slip_count"), 0),
         )
     )
+    # The moves of each action that slipped, counted once each (not once per figure).
+    moves = dict(
+        slips_of(Action.objects.filter(plan=plan), as_at.recorded_before)
+        .values("action")
+        .annotate(n=Count("pk"))
+        .values_list("action", "n")
+    )
+    slipped = actions.filter(id__in=list(moves)).values_list("id", "workstream_id")
+
     workstreams = sorted(
         workstreams if workstreams is not None else plan.workstreams.all(), key=lambda w: w.code
     )
@@ -262,8 +322,13 @@ def delivery_table(
             if key not in rags:  # moved since to another plan's workstream: counted in all
                 continue
             rags[key][Rag(row["rag_code"])] += row["n"]
-            for name in sums[key]:
-                sums[key][name] += row[name]
+            sums[key]["overdue_n"] += row["overdue_n"]
+            sums[key]["due_next_n"] += row["due_next_n"]
+    for action_id, workstream_id in slipped:
+        for key in (workstream_id, None):
+            if key in sums:
+                sums[key]["slipped_n"] += 1
+                sums[key]["slips_n"] += moves[action_id]
 
     def delivery_row(workstream):
         key = workstream.pk if workstream else None
@@ -297,9 +362,18 @@ def with_rag_before(actions: QuerySet, since: datetime.date) -> QuerySet:
 
 def rag_changed_since(actions: QuerySet, since: datetime.date) -> QuerySet:
     """Actions (after ``with_rag``) whose BRAG differs from theirs at the end of ``since``,
-    new actions included."""
-    return with_rag_before(actions, since).filter(
-        Q(rag_before__isnull=True) | ~Q(rag_before=F("rag_code"))
+    new actions included. The earlier BRAG is looked up once per action: a CASE, rather than
+    "was none, or was another" (which asks for it twice)."""
+    return (
+        with_rag_before(actions, since)
+        .annotate(
+            rag_changed=Case(
+                When(rag_before=F("rag_code"), then=Value(False)),
+                default=Value(True),
+                output_field=BooleanField(),
+            )
+        )
+        .filter(rag_changed=True)
     )
 
 
@@ -328,11 +402,13 @@ def rag_changes(plan: Plan, as_at: AsAt, since: datetime.date, limit: int = 50):
     list of exactly those, and the most pressing ``limit`` of them, each with the recorded
     change that made it (the last one that moved a field BRAG is judged from)."""
     # BRAG and due date are all the list here shows: not the full table rows of action_rows.
-    changed = rag_changed_since(as_at.actions(plan).with_rag(as_at.day), since).order_by(
-        "rag_rank", "reference"
+    changed = (
+        rag_changed_since(as_at.actions(plan).with_rag(as_at.day), since)
+        .annotate(changed_count=Window(Count("id")))  # how many in all, in the same pass
+        .order_by("rag_rank", "reference")
     )
-    count = changed.count()
     shown = list(changed[:limit])
+    count = shown[0].changed_count if shown else 0
     until = as_at.recorded_before or timezone.now()
     history = (
         Action.history.filter(id__in=[row.id for row in shown], history_date__lt=until)
@@ -364,17 +440,22 @@ def rag_counts(workstream: Workstream, today: datetime.date | None = None) -> Ra
     return _rag_row(workstream, workstream.actions.rag_counts(today))
 
 
-def _slips(recorded_before: datetime.datetime | None = None):
-    """Approved moves of the due date to a later date, per action (decided before
-    ``recorded_before``, when given)."""
+def slips_of(actions, recorded_before: datetime.datetime | None = None):
+    """The slips of ``actions`` (a queryset, or one action's ``OuterRef``): approved moves of
+    the due date to a later date, decided before ``recorded_before`` when given."""
+    lookup = "action" if isinstance(actions, OuterRef) else "action__in"
     moves = DueDateChange.objects.filter(
-        action=OuterRef("id"),
-        decision=DueDateChange.Decision.APPROVED,
-        to_date__gt=F("from_date"),
+        decision=DueDateChange.Decision.APPROVED, to_date__gt=F("from_date"), **{lookup: actions}
     )
     if recorded_before is not None:
         moves = moves.filter(decided_at__lt=recorded_before)
-    return moves.order_by().values("action").annotate(n=Count("pk")).values("n")
+    return moves.order_by()
+
+
+def _slips(recorded_before: datetime.datetime | None = None):
+    """How many times each action slipped (see ``slips_of``), as a subquery per action."""
+    moves = slips_of(OuterRef("id"), recorded_before)
+    return moves.values("action").annotate(n=Count("pk")).values("n")
 
 
 def action_rows(

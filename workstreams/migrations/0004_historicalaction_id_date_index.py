@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RunSQL(
             "CREATE INDEX historicalaction_id_date_idx "
-            "ON workstreams_historicalaction (id, history_date)",
+            "ON workstreams_historicalaction (id, history_date, history_id)",
             "DROP INDEX historicalaction_id_date_idx",
         )
     ]
