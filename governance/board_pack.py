@@ -270,7 +270,7 @@ def workstream_sheets(book: Book, board: Dashboard) -> None:
     pending = [next(actions, None)]
 
     def run_of(workstream) -> Iterator:
-        while pending[0] is not None and pending[0].workstream_id == workstream.pk:
+        while pending[0] is not None and pending[0]["workstream_id"] == workstream.pk:
             yield resource.export_resource(pending[0])
             pending[0] = next(actions, None)
 

@@ -31,13 +31,14 @@ from .models import (
     IndicatorValue,
     Plan,
     Priority,
+    Rag,
     ServiceArea,
     WorkforceSnapshot,
     Workstream,
 )
 from .selectors import action_rows, with_last_update
 from .services import ActionChangedSinceOpened, action_version_check, link_findings, set_outcome
-from .templatetags.grip import rag_words
+from .templatetags.grip import brag_words
 
 
 class NaturalKeyWidget(widgets.ForeignKeyWidget):
@@ -409,6 +410,10 @@ class ActionTrackerResource(GripResource):
     today. So the portal's export (``exports.tracker_xlsx`` and ``tracker_csv``, which take
     the action list's filters) and the admin's write the same rows. Each row ends with the
     action's version, so an import can refuse a row changed in Grip since it was exported.
+
+    Each action is read as a plain row of the values below (``READS``), not as model objects:
+    20,000 actions with their workstream, priority and lead officer took longer to become
+    objects than to come from the database.
     """
 
     reference = fields.Field(column_name="Reference")
@@ -442,10 +447,34 @@ class ActionTrackerResource(GripResource):
         "version": "number",
     }
     SHEET_TITLE = "Actions"
+    # What a row reads: the action's own values, its workstream's, priority's and lead
+    # officer's, and the annotations of ``action_rows`` and ``with_last_update``.
+    READS = (
+        "reference",
+        "title",
+        "status",
+        "due_date",
+        "progress_narrative",
+        "evidence_of_impact",
+        "version",
+        "workstream_id",
+        "workstream__name",
+        "priority__number",
+        "lead_officer__first_name",
+        "lead_officer__last_name",
+        "lead_officer__username",
+        "current_due",
+        "overdue",
+        "rag_code",
+        "slip_count",
+        "last_update_at",
+        "last_update_next_steps",
+    )
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._readers: dict[tuple | None, list] = {}
+        self._people: dict[tuple, str] = {}
 
     def filter_export(self, queryset, **kwargs):
         queryset = super().filter_export(queryset, **kwargs)
@@ -453,7 +482,7 @@ class ActionTrackerResource(GripResource):
             queryset = action_rows(queryset)
         if "last_update_next_steps" not in queryset.query.annotations:
             queryset = with_last_update(queryset)
-        return queryset
+        return queryset.values(*self.READS)
 
     def export(self, queryset=None, **kwargs):
         dataset = super().export(queryset, **kwargs)
@@ -477,54 +506,63 @@ class ActionTrackerResource(GripResource):
             "The action tracker is an export: import actions with the plan's action import."
         )
 
-    def dehydrate_reference(self, action):
-        return action.reference
+    def dehydrate_reference(self, row):
+        return row["reference"]
 
-    def dehydrate_workstream(self, action):
-        return action.workstream.name
+    def dehydrate_workstream(self, row):
+        return row["workstream__name"]
 
-    def dehydrate_priority(self, action):
-        return action.priority.number if action.priority_id else None
+    def dehydrate_priority(self, row):
+        return row["priority__number"]
 
-    def dehydrate_title(self, action):
-        return action.title
+    def dehydrate_title(self, row):
+        return row["title"]
 
-    def dehydrate_lead_officer(self, action):
-        return display_name(action.lead_officer) if action.lead_officer_id else ""
+    def dehydrate_lead_officer(self, row):
+        """The lead officer as people know them (``display_name``); blank if none."""
+        username = row["lead_officer__username"]
+        if username is None:
+            return ""
+        key = (row["lead_officer__first_name"], row["lead_officer__last_name"], username)
+        if key not in self._people:
+            first_name, last_name, username = key
+            person = get_user_model()(first_name=first_name, last_name=last_name, username=username)
+            self._people[key] = display_name(person)
+        return self._people[key]
 
-    def dehydrate_due_date(self, action):
-        return action.current_due
+    def dehydrate_due_date(self, row):
+        return row["current_due"]
 
-    def dehydrate_original_due_date(self, action):
-        return action.due_date
+    def dehydrate_original_due_date(self, row):
+        return row["due_date"]
 
-    def dehydrate_slips(self, action):
-        return action.slip_count
+    def dehydrate_slips(self, row):
+        return row["slip_count"]
 
-    def dehydrate_status(self, action):
-        return ActionStatus(action.status).label
+    def dehydrate_status(self, row):
+        return ActionStatus(row["status"]).label
 
-    def dehydrate_brag(self, action):
+    def dehydrate_brag(self, row):
         """The BRAG as the pages' tag says it: "Off track: overdue"."""
-        return rag_words(action)
+        return brag_words(Rag(row["rag_code"]), row["overdue"])
 
-    def dehydrate_last_update(self, action):
-        when = action.last_update_at
+    def dehydrate_last_update(self, row):
+        when = row["last_update_at"]
         return timezone.localtime(when).date() if when else None
 
-    def dehydrate_progress(self, action):
+    def dehydrate_progress(self, row):
         """The progress the last update reported (each update sets it on the action), or
         the plan's own words where it has had no update in Grip."""
-        return action.progress_narrative
+        return row["progress_narrative"]
 
-    def dehydrate_next_steps(self, action):
-        return action.last_update_next_steps or ""
+    def dehydrate_next_steps(self, row):
+        return row["last_update_next_steps"] or ""
 
-    def dehydrate_evidence_of_impact(self, action):
-        return action.evidence_of_impact
+    def dehydrate_evidence_of_impact(self, row):
+        return row["evidence_of_impact"]
 
-    def dehydrate_version(self, action):
-        return action.version
+    def dehydrate_version(self, row):
+        return row["version"]
 
     class Meta:
         model = Action

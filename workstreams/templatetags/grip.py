@@ -33,11 +33,15 @@ TAG_COLOURS = {
 }
 
 
+def brag_words(rag: Rag, overdue: bool) -> str:
+    """A BRAG in the words every count and filter uses; an overdue action reads "Off track:
+    overdue" (overdue is why it is off track). Tags and exports say it so."""
+    return f"{rag.label}: overdue" if overdue else rag.label
+
+
 def rag_words(action) -> str:
-    """The action's BRAG in the words every count and filter uses; an overdue action reads
-    "Off track: overdue" (overdue is why it is off track). Tags and exports say it so."""
-    rag = action.rag
-    return f"{rag.label}: overdue" if action.is_overdue else rag.label
+    """The action's BRAG in words (``brag_words``)."""
+    return brag_words(action.rag, action.is_overdue)
 
 
 @register.simple_tag
