@@ -176,3 +176,57 @@ class DueDateDecisionForm(forms.Form):
         ]
     )
     comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea)
+
+
+class ImportUploadForm(forms.Form):
+    """The spreadsheet to import (what is in it is judged by ``imports.read_upload``).
+    ``refused``: why the upload was dropped before it reached the form (too big)."""
+
+    file = forms.FileField(
+        label="Upload a spreadsheet",
+        help_text="An Excel workbook (.xlsx) or a CSV file (.csv).",
+        error_messages={
+            "required": "Choose an Excel workbook (.xlsx) or a CSV file (.csv) to upload",
+            "empty": "The file is empty",
+        },
+    )
+
+    def __init__(self, *args, refused: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refused = refused
+        if refused:
+            self.fields["file"].required = False
+
+    def clean_file(self):
+        if self.refused:
+            raise ValidationError(self.refused)
+        return self.cleaned_data["file"]
+
+
+class ImportColumnsForm(forms.Form):
+    """Which of Grip's fields each column of the sheet holds: one choice per column, named
+    ``column-<n>``, "Ignore" allowed."""
+
+    def __init__(self, *args, headings, fields, choices, samples=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.headings = headings
+        for index, heading in enumerate(headings):
+            name = f"column-{index}"
+            self.fields[name] = forms.ChoiceField(
+                label=heading or f"Column {index + 1} (no heading)",
+                choices=[("", "Ignore this column"), *choices],
+                required=False,
+                initial=fields[index] if index < len(fields) else "",
+            )
+            self.fields[name].sample = samples[index] if index < len(samples) else ""
+
+    def clean(self):
+        from .imports import check_fields
+
+        data = super().clean()
+        for problem in check_fields(self.headings, self.chosen()):
+            self.add_error(None, problem)
+        return data
+
+    def chosen(self) -> list[str]:
+        return [self.cleaned_data.get(f"column-{i}", "") for i in range(len(self.headings))]
