@@ -6,6 +6,7 @@ app_name = "governance"
 
 urlpatterns = [
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
+    path("exports/board-pack.xlsx", views.BoardPackView.as_view(), name="board-pack"),
     # Four-question reports
     path("reports/", views.ReportListView.as_view(), name="report-list"),
     path("reports/start/", views.ReportStartView.as_view(), name="report-start"),

@@ -19,6 +19,7 @@ def navigation(request):
         ("governance:report-list", "Reports", True),
         ("governance:meeting-list", "Meetings", True),
         ("governance:risk-list", "Risks", True),
+        ("workstreams:import", "Import", user.has_perm("workstreams.import_plan")),
         ("admin:index", "Admin", user.is_staff),
     ]
     return {

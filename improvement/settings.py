@@ -121,6 +121,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # for the write lock rather than fail with "database is locked".
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    # PostgreSQL's JIT compiler starts when a query's estimated cost is high, as it is for the
+    # dashboard over a large plan's history, and then spends more time compiling than the
+    # query takes (0.4 to 0.8 s measured at 20,000 actions: benchmarks/README.md).
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -224,6 +229,17 @@ GRIP_SYSTEM_USERNAME = os.environ.get("GRIP_SYSTEM_USERNAME", "grip.system")
 
 # How far beyond the plan's end an action's due date may be moved (a move within reason).
 GRIP_DUE_DATE_MARGIN_DAYS = int(os.environ.get("GRIP_DUE_DATE_MARGIN_DAYS", "365"))
+
+# The plan import (/imports/actions/): the largest spreadsheet accepted, in bytes and in rows.
+GRIP_IMPORT_MAX_BYTES = int(os.environ.get("GRIP_IMPORT_MAX_BYTES", str(5 * 1024 * 1024)))
+GRIP_IMPORT_MAX_ROWS = int(os.environ.get("GRIP_IMPORT_MAX_ROWS", "20000"))
+# An uploaded file past GRIP_IMPORT_MAX_BYTES is dropped as it arrives, neither kept in memory
+# nor written to disk (the plan's spreadsheet is the only file Grip takes).
+FILE_UPLOAD_HANDLERS = [
+    "workstreams.imports.LimitedUpload",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 IMPORT_EXPORT_SKIP_ADMIN_ACTION_EXPORT_UI = False
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"

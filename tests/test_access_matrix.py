@@ -17,6 +17,7 @@ Each request runs in a savepoint that is rolled back, so every user asks the sam
 
 import datetime
 import functools
+import io
 import logging
 import re
 from collections.abc import Callable
@@ -49,8 +50,8 @@ from governance.models import (
     Review,
     Risk,
 )
-from workstreams import services
-from workstreams.models import Action, ActionStatus, Plan
+from workstreams import imports, services
+from workstreams.models import Action, ActionImport, ActionStatus, Plan
 
 from .conftest import REFERENCE_DAY
 from .helpers import DEMO_USERNAMES, report_in_state
@@ -264,6 +265,26 @@ def report_line(w):
     }
 
 
+def upload_of(file_name):
+    return lambda w: {"token": ActionImport.objects.get(file_name=file_name).token}
+
+
+def make_import_records(users, plan):
+    """Two uploads by the programme office: one imported (changing nothing), one waiting for
+    its confirmation (MP-1.2's title), its columns' mapping kept."""
+    office = users["office"]
+    mp_12 = Action.objects.get(plan=plan, reference="MP-1.2")
+    for name, title in (("imported.csv", mp_12.title), ("waiting.csv", "Let through.")):
+        content = f"Reference,Title\nMP-1.2,{title}\n".encode()
+        read = imports.read_and_preview(file=io.BytesIO(content), name=name, plan=plan, by=office)
+        found = services.action_import_start(by=office, plan=plan, **read)
+        if name == "imported.csv":
+            services.plan_import_apply(by=office, action_import=found, rows=[])
+    services.action_import_read_again(
+        action_import=found, by=office, fields=found.fields, preview=found.preview
+    )
+
+
 def make_report_records(users, plan):
     report_in_state(plan, "draft", code="WF", period=DECEMBER)
     governance_services.report_item_add(
@@ -288,6 +309,21 @@ PAGES: dict[str, list[Case]] = {
     "home": [Case("", signed_in(SHOWN, NOT_ALLOWED))],
     "healthz": [Case("", public(SHOWN, NOT_ALLOWED))],
     "workstreams:action-list": [Case("", signed_in(SHOWN, NOT_ALLOWED))],
+    # The action tracker and the board pack: files every role may download, with the list's
+    # and the dashboard's parameters; parameters that do not check out send back to the page.
+    "workstreams:action-export-xlsx": [
+        Case("", signed_in(SHOWN, NOT_ALLOWED)),
+        Case("filtered", signed_in(SHOWN, NOT_ALLOWED), query="?status=red&period=2018-11"),
+        Case("not a month", signed_in(SENT_ON, NOT_ALLOWED), query="?period=2018-13"),
+    ],
+    "workstreams:action-export-csv": [Case("", signed_in(SHOWN, NOT_ALLOWED))],
+    "governance:board-pack": [
+        Case("", signed_in(SHOWN, NOT_ALLOWED)),
+        Case(
+            "as of a day", signed_in(SHOWN, NOT_ALLOWED), query="?period=2018-11&as_of=2018-12-12"
+        ),
+        Case("not a month", signed_in(SENT_ON, NOT_ALLOWED), query="?period=2018-13"),
+    ],
     # The programme board's dashboard: every role reads it, nobody posts to it.
     "governance:dashboard": [Case("", signed_in(SHOWN, NOT_ALLOWED))],
     "workstreams:action-detail": [
@@ -341,6 +377,44 @@ PAGES: dict[str, list[Case]] = {
     "workstreams:workstream-detail": [
         Case("MP", signed_in(SHOWN, NOT_ALLOWED), lambda w: {"code": "MP"}),
         Case("no such workstream", signed_in(NOT_FOUND, NOT_ALLOWED), lambda w: {"code": "XX"}),
+    ],
+    # --- The plan import: the programme office's (and the administrator's), no one else's;
+    # make_import_records() leaves one upload waiting and one imported ---
+    "workstreams:import": [Case("no file sent: the form again", only(SUPERUSER, "office"))],
+    "workstreams:import-preview": [
+        Case(
+            "a file waiting (its columns read again, the mapping kept)",
+            only(SUPERUSER, "office"),
+            upload_of("waiting.csv"),
+            body=lambda w: {"column-0": "reference", "column-1": "title"},
+        ),
+        Case(
+            "no such upload",
+            only(SUPERUSER, "office", get=NOT_FOUND, post=NOT_FOUND),
+            lambda w: {"token": "00000000-0000-0000-0000-000000000000"},
+        ),
+    ],
+    "workstreams:import-confirm": [
+        Case("a file waiting", only(SUPERUSER, "office", **POST_ONLY), upload_of("waiting.csv")),
+        Case(
+            "a file imported already",
+            only(
+                SUPERUSER, "office", get=NOT_ALLOWED, post=SENT_ON, others=(NOT_ALLOWED, FORBIDDEN)
+            ),
+            upload_of("imported.csv"),
+        ),
+    ],
+    "workstreams:import-done": [
+        Case(
+            "a file imported",
+            only(SUPERUSER, "office", post=NOT_ALLOWED),
+            upload_of("imported.csv"),
+        ),
+        Case(
+            "a file waiting: to its preview",
+            only(SUPERUSER, "office", get=SENT_ON, post=NOT_ALLOWED),
+            upload_of("waiting.csv"),
+        ),
     ],
     # --- Meetings: everyone reads; a body's chair and secretary record its meetings and
     # decisions, the programme office any body's (the demo's: sro.* chair task groups,
@@ -993,6 +1067,7 @@ def make_records(users, plan):
     )
     Review.objects.create(report=report, step=Review.Step.SUBMIT, by=users["lead.mp"])
     make_report_records(users, plan)
+    make_import_records(users, plan)
     Risk.objects.create(
         plan=plan,
         workstream=mp,

@@ -2,6 +2,7 @@
 inspection findings, indicators and workforce snapshots."""
 
 import datetime
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -653,7 +654,11 @@ class ActionUpdate(models.Model):
                 condition=Q(status__in=ActionStatus.values), name="action_update_status_valid"
             ),
         ]
-        indexes = [models.Index(fields=["action", "period"], name="action_update_period_idx")]
+        indexes = [
+            models.Index(fields=["action", "period"], name="action_update_period_idx"),
+            # The dashboard opens on the latest month with updates: the newest period first.
+            models.Index(fields=["-period"], name="action_update_latest_idx"),
+        ]
 
     def __str__(self):
         return f"{self.action.reference} update {self.period:%Y-%m} by {self.created_by}"
@@ -832,3 +837,93 @@ class WorkforceSnapshot(models.Model):
             )
         if errors:
             raise ValidationError(errors)
+
+
+# --- Importing the plan from a spreadsheet -------------------------------------------------
+# Neither model below has history, deliberately. Neither is part of the plan or its record:
+# a mapping is a reading aid (which of a council's columns holds which of Grip's fields), and
+# an import is a working copy of an uploaded sheet between its preview and its confirmation.
+# Everything an import changes is written through the services, so each action's own history
+# records the change, field by field, as the officer who confirmed it.
+
+
+class ImportMapping(models.Model):
+    """How to read a council's own spreadsheet: the Grip field of each column, kept for the
+    next file with the same headings (the same tracker, next month)."""
+
+    # The sheet's headings as the import compares them (``imports.normalise``), in order.
+    headings = models.JSONField()
+    # One per heading: the Grip field read from that column, or "" to ignore it.
+    fields = models.JSONField()
+    # A digest of ``headings``, so the mapping for a sheet is found by one indexed lookup.
+    headings_key = models.CharField(max_length=64)
+    saved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-saved_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["headings_key"], name="import_mapping_headings_unique")
+        ]
+
+    def __str__(self):
+        return f"Columns of a sheet headed {', '.join(h for h in self.headings if h)[:120]}"
+
+
+class ActionImport(models.Model):
+    """One uploaded spreadsheet of actions: the rows as read, how its columns are read, and
+    its preview, kept between the upload and the officer's confirmation (so the confirmation
+    trusts nothing the browser sends back but the token); once imported, what it did."""
+
+    class State(models.TextChoices):
+        PREVIEWED = "previewed", "Waiting for confirmation"
+        IMPORTED = "imported", "Imported"
+
+    token = models.UUIDField(default=uuid.uuid4, editable=False)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    file_name = models.CharField(max_length=255)
+    sheet = models.CharField(max_length=255, blank=True)
+    header_row = models.PositiveIntegerField(default=1)
+    # The headings as written in the file, and the Grip field read from each column ("" to
+    # ignore it): the same length.
+    headings = models.JSONField(default=list)
+    fields = models.JSONField(default=list)
+    # The data rows as read: [sheet row number, [cell text, ...]], at most
+    # GRIP_IMPORT_MAX_ROWS of them; emptied once imported.
+    rows = models.JSONField(default=list)
+    # What the preview found, row by row (``imports.preview``); once imported, only the
+    # rows that changed something.
+    preview = models.JSONField(default=dict)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PREVIEWED)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    imported_at = models.DateTimeField(null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    left_alone = models.PositiveIntegerField(default=0)
+    left_out = models.PositiveIntegerField(default=0, help_text="Rows with errors, not imported.")
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["token"], name="action_import_token_unique"),
+            models.CheckConstraint(
+                condition=Q(state="previewed", imported_at__isnull=True)
+                | Q(state="imported", imported_at__isnull=False),
+                name="action_import_imported_has_when",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.file_name}, uploaded {self.uploaded_at:%d %B %Y %H:%M}"
+
+    def get_absolute_url(self):
+        name = "import-done" if self.state == self.State.IMPORTED else "import-preview"
+        return reverse(f"workstreams:{name}", args=[self.token])

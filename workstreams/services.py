@@ -2,22 +2,27 @@
 
 import datetime
 import functools
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .audit import acting_as, display_name
 from .history import FieldChange, changes_between
 from .models import (
     Action,
+    ActionImport,
     ActionStatus,
     ActionUpdate,
     DueDateChange,
     Finding,
+    ImportMapping,
     Indicator,
     IndicatorValue,
     Plan,
@@ -567,3 +572,170 @@ def action_evidence_accept(*, action: Action, by, based_on_version: int) -> Acti
     action.evidence_accepted_at, action.evidence_accepted_by = timezone.now(), by
     _save_action(action)
     return action
+
+
+# --- Importing the plan from a spreadsheet -------------------------------------------------
+
+
+class ImportRowRefused(Exception):
+    """A row of a confirmed import could not be applied; nothing of the import was saved.
+
+    ``row`` is its row number in the sheet, ``reason`` what stopped it, for the person."""
+
+    def __init__(self, row: int, reference: str, reason: str):
+        self.row, self.reference, self.reason = row, reference, reason
+        super().__init__(f"Row {row} ({reference}): {reason}")
+
+
+@dataclass(frozen=True)
+class ImportedAction:
+    """One row of a confirmed import, as ``imports.preview`` planned it.
+
+    ``action`` is the action in Grip (None: ``new`` holds ``action_create``'s fields), read
+    at ``based_on_version``; ``plan`` holds the ``ACTION_PLAN_FIELDS`` that change; ``update``
+    ``action_update_record``'s fields when its delivery changes, with ``progress_narrative``
+    None when the file's words are not new, and ``changed`` naming what changed."""
+
+    row: int
+    reference: str
+    action: Action | None = None
+    based_on_version: int | None = None
+    new: dict = dataclass_field(default_factory=dict)
+    plan: dict = dataclass_field(default_factory=dict)
+    update: dict | None = None
+    changed: tuple[str, ...] = ()
+
+
+# An upload waits this long for its confirmation; each person's latest upload only.
+IMPORT_KEPT_FOR = datetime.timedelta(days=1)
+
+
+def _may_import(by) -> None:
+    if not by.has_perm("workstreams.import_plan"):
+        raise PermissionDenied("Only the programme office imports the plan.")
+
+
+@transaction.atomic
+def action_import_start(
+    *, by, plan: Plan, file_name: str, sheet: str, header_row: int, headings, fields, rows, preview
+) -> ActionImport:
+    """Keep an uploaded sheet as read (``imports.read_and_preview``) until ``by`` confirms
+    it. What waits is bounded: ``by``'s earlier uploads still waiting, and anyone's older
+    than ``IMPORT_KEPT_FOR``, are dropped."""
+    _may_import(by)
+    stale = Q(uploaded_by=by) | Q(uploaded_at__lt=timezone.now() - IMPORT_KEPT_FOR)
+    ActionImport.objects.filter(stale, state=ActionImport.State.PREVIEWED).delete()
+    return ActionImport.objects.create(
+        plan=plan,
+        uploaded_by=by,
+        file_name=file_name,
+        sheet=sheet,
+        header_row=header_row,
+        headings=headings,
+        fields=fields,
+        rows=rows,
+        preview=preview,
+    )
+
+
+@transaction.atomic
+def action_import_read_again(
+    *, action_import: ActionImport, by, fields, preview, remember: bool = True
+) -> ActionImport:
+    """The waiting import, its columns read as ``fields`` and its ``preview`` made afresh
+    (``imports.preview_if_readable``). ``remember``: keep the mapping for the next sheet with
+    the same headings (``ImportMapping``), whoever uploads it."""
+    _may_import(by)
+    action_import = ActionImport.objects.select_for_update().get(pk=action_import.pk)
+    if action_import.state != ActionImport.State.PREVIEWED:
+        raise ValidationError("This file has been imported already.")
+    action_import.fields, action_import.preview = list(fields), preview
+    action_import.save(update_fields=["fields", "preview"])
+    if remember:
+        from .imports import headings_key, normalise
+
+        ImportMapping.objects.update_or_create(
+            headings_key=headings_key(action_import.headings),
+            defaults={
+                "headings": [normalise(h) for h in action_import.headings],
+                "fields": list(fields),
+                "saved_by": by,
+                "saved_at": timezone.now(),
+            },
+        )
+    return action_import
+
+
+@recorded_as_by
+def plan_import_apply(*, by, action_import, rows: list[ImportedAction]) -> ActionImport:
+    """Apply a previewed import (``ActionImport``), in one transaction: every row or none.
+
+    Each row goes through the services an officer's own change would: a new action through
+    ``action_create``; what the plan says through ``action_plan_change``; status, progress,
+    next steps, evidence and the due date through ``action_update_record``, with its due-date
+    rule (from the programme office, a request for the task group chair; from the chair,
+    their own move), its permission and version check, recorded in the history as ``by``.
+    An update whose words the file did not change says it came from the import (the service
+    refuses the same words twice). The first row refused (its action changed since the
+    preview, its reference taken since, a rule) raises ``ImportRowRefused``, and nothing is
+    saved. The import is marked imported once, so confirming twice does not apply it twice.
+    """
+    _may_import(by)
+    action_import = ActionImport.objects.select_for_update().get(pk=action_import.pk)
+    if action_import.state != ActionImport.State.PREVIEWED:
+        raise ValidationError("This file has been imported already.")
+    if not action_import.preview:
+        raise ValidationError("Choose what the columns hold first: nothing can be imported yet.")
+    today = timezone.localdate()
+    source = f"the spreadsheet {action_import.file_name}, imported by {display_name(by)}"
+    counts = {"created": 0, "changed": 0}
+    for row in rows:
+        try:
+            _apply_row(row, by=by, plan=action_import.plan, source=source, today=today)
+        except ActionChangedSinceOpened as stale:
+            raise ImportRowRefused(
+                row.row, row.reference, stale.explain(since="the preview")
+            ) from stale
+        except (ValidationError, PermissionDenied) as refused:
+            reason = " ".join(getattr(refused, "messages", None) or [str(refused)])
+            raise ImportRowRefused(row.row, row.reference, reason) from refused
+        counts["created" if row.action is None else "changed"] += 1
+    # What stays of it: who imported what, and the rows that changed something (without
+    # what was needed to apply them); the sheet's rows are not kept.
+    previewed = action_import.preview
+    done = [
+        {key: row[key] for key in ("row", "reference", "kind", "changes")}
+        for row in previewed.get("rows", [])
+        if row["kind"] in ("create", "change")
+    ]
+    action_import.state = ActionImport.State.IMPORTED
+    action_import.imported_by, action_import.imported_at = by, timezone.now()
+    action_import.created, action_import.changed = counts["created"], counts["changed"]
+    action_import.left_alone = previewed.get("counts", {}).get("same", 0)
+    action_import.left_out = previewed.get("counts", {}).get("error", 0)
+    action_import.rows, action_import.preview = [], {"rows": done}
+    action_import.save()
+    return action_import
+
+
+def _apply_row(row: ImportedAction, *, by, plan: Plan, source: str, today) -> None:
+    if row.action is None:
+        action = action_create(by=by, plan=plan, reference=row.reference, **row.new)
+        version = action.version
+    else:
+        action, version = row.action, row.based_on_version
+        if row.plan:
+            action = action_plan_change(action=action, by=by, based_on_version=version, **row.plan)
+            version = action.version
+    if row.update is None:
+        return
+    update = dict(row.update)
+    when = f"{today:%-d %B %Y}"
+    if not update.get("progress_narrative"):
+        what = " and ".join(", ".join(label.lower() for label in row.changed).rsplit(", ", 1))
+        update["progress_narrative"] = f"Updated from {source} on {when}" + (
+            f" ({what})." if what else "."
+        )
+    if update.get("revised_due_date") and not update.get("due_date_reason"):
+        update["due_date_reason"] = f"New due date given in {source} on {when}."
+    action_update_record(action=action, by=by, based_on_version=version, **update)

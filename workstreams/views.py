@@ -8,11 +8,11 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from . import exports, selectors, services
+from . import exports, imports, selectors, services
 from .filters import ActionFilter
-from .forms import ActionUpdateForm, DueDateDecisionForm
+from .forms import ActionUpdateForm, DueDateDecisionForm, ImportColumnsForm, ImportUploadForm
 from .history import history_entries
-from .models import DueDateChange
+from .models import ActionImport, DueDateChange
 from .spreadsheets import XLSX_CONTENT_TYPE
 
 ACTIONS_PER_PAGE = 25
@@ -301,4 +301,220 @@ class WorkstreamDetailView(LivePlanMixin, TemplateView):
             rag_counts=selectors.rag_counts(workstream),
             indicators=selectors.workstream_indicators(workstream),
         )
+        return context
+
+
+# --- Importing the plan from a spreadsheet -------------------------------------------------
+
+
+class ImportAllowedMixin:
+    """Only the programme office (and administrators) import the plan."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.has_perm("workstreams.import_plan"):
+            raise PermissionDenied("Only the programme office imports the plan.")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class ImportPageMixin(ImportAllowedMixin, LivePlanMixin):
+    """A page of one uploaded file (``ActionImport``), found by its token in the live plan."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.has_perm("workstreams.import_plan"):
+            self.action_import = get_object_or_404(
+                ActionImport, token=kwargs["token"], plan=self.plan
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+
+class ImportUploadView(ImportAllowedMixin, LivePlanMixin, FormView):
+    """Step 1: upload a spreadsheet. A file that cannot be read is refused here, with why;
+    one that can is kept with its preview, and the officer is sent to the preview. A file
+    past the size limit never reaches the view: it is dropped as it arrives
+    (``imports.LimitedUpload``)."""
+
+    template_name = "workstreams/import_upload.html"
+    form_class = ImportUploadForm
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        if getattr(self.request, "upload_too_big", False):
+            kwargs["refused"] = imports.too_big(imports.max_bytes())
+        return kwargs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            plan=self.plan,
+            max_bytes=imports.size_words(imports.max_bytes()),
+            max_rows=f"{imports.max_rows():,}",
+            fields=imports.FIELDS,
+            read_only=imports.READ_ONLY_HEADINGS,
+        )
+        return context
+
+    def form_valid(self, form):
+        upload = form.cleaned_data["file"]
+        try:
+            read = imports.read_and_preview(
+                file=upload, name=upload.name, plan=self.plan, by=self.request.user
+            )
+        except imports.ImportRefused as refused:
+            form.add_error("file", str(refused))
+            return self.form_invalid(form)
+        action_import = services.action_import_start(by=self.request.user, plan=self.plan, **read)
+        return redirect(action_import.get_absolute_url())
+
+
+class ImportPreviewView(ImportPageMixin, FormView):
+    """Step 2: what the import would do, row by row; nothing is written. The form says which
+    of Grip's fields each column holds; sent, the sheet is read again that way and the
+    mapping kept for the next sheet with the same headings."""
+
+    template_name = "workstreams/import_preview.html"
+    form_class = ImportColumnsForm
+    SHOWN = 500  # rows of each kind listed on the page; the counts say how many in all
+
+    def get(self, request, *args, **kwargs):
+        if self.action_import.state == ActionImport.State.IMPORTED:
+            return redirect(self.action_import.get_absolute_url())
+        return super().get(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        found = self.action_import
+        first = found.rows[0][1] if found.rows else []
+        kwargs.update(
+            headings=found.headings,
+            fields=found.fields,
+            choices=imports.field_choices(),
+            samples=first,
+        )
+        return kwargs
+
+    def form_valid(self, form):
+        found, fields = self.action_import, form.chosen()
+        try:
+            services.action_import_read_again(
+                action_import=found,
+                by=self.request.user,
+                fields=fields,
+                preview=imports.preview_if_readable(
+                    plan=self.plan,
+                    by=self.request.user,
+                    headings=found.headings,
+                    fields=fields,
+                    rows=found.rows,
+                ),
+            )
+        except ValidationError as error:
+            messages.error(self.request, " ".join(error.messages))
+            return redirect(found.get_absolute_url())
+        messages.success(
+            self.request,
+            "The columns were read again as you chose. Grip will read them this way the next "
+            "time a sheet with these headings is uploaded.",
+        )
+        return redirect(found.get_absolute_url())
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        found = self.action_import
+        result = found.preview
+        rows = result.get("rows", [])
+        kinds = {
+            kind: [r for r in rows if r["kind"] == kind]
+            for kind in ("error", "create", "change", "same")
+        }
+        counts = result.get("counts", {})
+        # Columns not read are pointed out until the officer has chosen (a kept mapping).
+        chosen = imports.saved_fields(found.headings) == found.fields
+        unread = [] if chosen else imports.unread_columns(found.headings, found.fields)
+        form = context["form"]
+        context.update(
+            action_import=found,
+            previewed=bool(result),
+            counts=counts,
+            errors=kinds["error"][: self.SHOWN],
+            created=kinds["create"][: self.SHOWN],
+            changed=kinds["change"][: self.SHOWN],
+            same=kinds["same"],
+            more={kind: max(0, len(kinds[kind]) - self.SHOWN) for kind in kinds},
+            to_import=counts.get("create", 0) + counts.get("change", 0),
+            unread=unread,
+            mapping_open=bool(unread) or not result or form.is_bound,
+            columns=[form[f"column-{i}"] for i in range(len(found.headings))],
+        )
+        return context
+
+
+class ImportConfirmView(LivePlanMixin, View):
+    """Step 3, POST only: import the previewed rows without errors, as the preview stored
+    them (the request carries only the import's token), in one transaction.
+
+    Rows with errors are left out, and the preview says so before the officer confirms: the
+    rest of the file need not wait for them, and importing the corrected file later changes
+    only what is still different. If any row cannot be applied after all (its action changed
+    since the preview, its reference was taken), nothing is imported: the preview is read
+    again against the plan as it is now, to check and confirm again."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, token):
+        if not request.user.has_perm("workstreams.import_plan"):
+            raise PermissionDenied("Only the programme office imports the plan.")
+        found = get_object_or_404(ActionImport, token=token, plan=self.plan)
+        if found.state == ActionImport.State.IMPORTED:
+            return redirect(found.get_absolute_url())
+        try:
+            services.plan_import_apply(
+                by=request.user, action_import=found, rows=imports.rows_to_apply(found)
+            )
+        except services.ImportRowRefused as refused:
+            self.read_again(found)
+            messages.error(
+                request,
+                f"Nothing was imported. Row {refused.row} ({refused.reference}): "
+                f"{refused.reason} The preview below is read again against the plan as it is "
+                "now: check it, then confirm again.",
+            )
+            return redirect(found.get_absolute_url())
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(found.get_absolute_url())
+        found.refresh_from_db()
+        return redirect(found.get_absolute_url())
+
+    def read_again(self, found: ActionImport) -> None:
+        found.refresh_from_db()
+        services.action_import_read_again(
+            action_import=found,
+            by=self.request.user,
+            fields=found.fields,
+            preview=imports.preview_if_readable(
+                plan=self.plan,
+                by=self.request.user,
+                headings=found.headings,
+                fields=found.fields,
+                rows=found.rows,
+            ),
+            remember=False,
+        )
+
+
+class ImportDoneView(ImportPageMixin, TemplateView):
+    """What an import did: how many actions it added, changed and left alone, each linked to
+    its history."""
+
+    template_name = "workstreams/import_done.html"
+
+    def get(self, request, *args, **kwargs):
+        if self.action_import.state != ActionImport.State.IMPORTED:
+            return redirect(self.action_import.get_absolute_url())
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["action_import"] = self.action_import
+        context["rows"] = self.action_import.preview.get("rows", [])
         return context

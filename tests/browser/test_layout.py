@@ -22,6 +22,7 @@ from playwright.sync_api import expect
 
 from governance import services as governance
 from governance.models import Body, Risk
+from tests.browser.test_import import show_import_done, show_import_errors, show_import_preview
 from tests.browser.test_pages import serious_violations
 from tests.helpers import report_in_state
 from workstreams import services
@@ -386,6 +387,10 @@ PAGES = [
     ("risk-history", "lead.mp", "/risks/", show_risk_history),
     ("risk-add-errors", "lead.mp", "/risks/add/", submit_empty),
     ("risk-change-conflict", "sro.mp", "/risks/", show_risk_conflict),
+    ("import", "office", "/imports/actions/", None),
+    ("import-errors", "office", "/imports/actions/", show_import_errors),
+    ("import-preview", "office", "/imports/actions/", show_import_preview),
+    ("import-done", "office", "/imports/actions/", show_import_done),
 ]
 
 
