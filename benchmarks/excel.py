@@ -30,16 +30,12 @@ import argparse
 import cProfile
 import io
 import pstats
-import shutil
 import statistics
-import sys
-import tempfile
 import time
 import tracemalloc
 from io import StringIO
-from pathlib import Path
 
-from run import configure, create_postgres_database, drop_postgres_database, step
+from run import in_throwaway_database, step
 
 MB = 1024 * 1024
 
@@ -313,25 +309,7 @@ def benchmark(args) -> None:
 
 
 def main() -> None:
-    args = parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="grip-excel-bench-"))
-    postgres = None
-    try:
-        if args.database_url:
-            database_url, name = create_postgres_database(args.database_url)
-            postgres = (args.database_url, name)
-        else:
-            database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-        configure(database_url, workdir)
-        benchmark(args)
-    finally:
-        if "django" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        if postgres:
-            drop_postgres_database(*postgres)
-        shutil.rmtree(workdir, ignore_errors=True)
+    in_throwaway_database(parse_args(), benchmark, prefix="grip-excel-bench-")
 
 
 if __name__ == "__main__":

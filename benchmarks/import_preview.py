@@ -25,9 +25,7 @@ dropped at the end), with the reference plan and ``generate_plan --actions N --m
 
 import argparse
 import io
-import shutil
 import sys
-import tempfile
 import time
 import tracemalloc
 import zipfile
@@ -36,12 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import (  # noqa: E402  (the throwaway-database helpers of the main benchmark)
-    configure,
-    create_postgres_database,
-    drop_postgres_database,
-    step,
-)
+from run import in_throwaway_database, step  # noqa: E402  (the main benchmark's helpers)
 
 
 def parse_args():
@@ -219,25 +212,7 @@ def benchmark(args) -> None:
 
 
 def main() -> None:
-    args = parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="grip-import-bench-"))
-    postgres = None
-    try:
-        if args.database_url:
-            database_url, name = create_postgres_database(args.database_url)
-            postgres = (args.database_url, name)
-        else:
-            database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-        configure(database_url, workdir)
-        benchmark(args)
-    finally:
-        if "django" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        if postgres:
-            drop_postgres_database(*postgres)
-        shutil.rmtree(workdir, ignore_errors=True)
+    in_throwaway_database(parse_args(), benchmark, prefix="grip-import-bench-")
 
 
 if __name__ == "__main__":

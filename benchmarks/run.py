@@ -390,9 +390,10 @@ def benchmark(args) -> None:
             print("  ".join("-" * width for width in widths))
 
 
-def main() -> None:
-    args = parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="grip-bench-"))
+def in_throwaway_database(args, benchmark, prefix: str = "grip-bench-") -> None:
+    """Run ``benchmark(args)`` on a fresh database (``args.database_url``'s server, else an
+    SQLite file in a temporary directory), removed afterwards, also when the run fails."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     postgres = None
     try:
         if args.database_url:
@@ -410,6 +411,10 @@ def main() -> None:
         if postgres:
             drop_postgres_database(*postgres)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> None:
+    in_throwaway_database(parse_args(), benchmark)
 
 
 if __name__ == "__main__":
