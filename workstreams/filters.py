@@ -28,6 +28,18 @@ def validate_search(value):
         raise ValidationError(f"Search for {SEARCH_MAX_WORDS} words or fewer")
 
 
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """Sorts as asked, then by reference: rows that tie (all the "On track" ones, sorted by
+    status) keep one order, so pages never repeat or skip a row and an export lists them
+    as the list does."""
+
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        if value:
+            qs = qs.order_by(*qs.query.order_by, "reference")
+        return qs
+
+
 class ActionFilter(django_filters.FilterSet):
     # An invalid search is not run: the form shows why instead.
     q = django_filters.CharFilter(
@@ -101,7 +113,7 @@ class ActionFilter(django_filters.FilterSet):
         input_formats=["%Y-%m-%d"],
         error_messages={"invalid": "Give the date as YYYY-MM-DD, for example 2018-12-12."},
     )
-    sort = django_filters.OrderingFilter(
+    sort = StableOrderingFilter(
         fields=(
             ("reference", "reference"),
             ("title", "title"),

@@ -453,3 +453,16 @@ def test_a_rejection_without_a_comment_or_an_unknown_decision_changes_nothing(as
         assert state(action_mp) == before
         change.refresh_from_db()
         assert change.decision == "pending"
+
+
+def test_rows_that_tie_on_the_sort_keep_the_order_of_their_references(as_user, plan):
+    """Sorted by status, the many "On track" actions tie: they follow their references, so a
+    page never repeats or skips a row and an export lists them in the list's order. (The
+    reference plan's rows are stored MP, WF, PA, PL: in the database's own order they would
+    not come out by reference.)"""
+    client = as_user("viewer")
+    for sort, key in (("status", "rag_rank"), ("-status", "rag_rank"), ("due", "current_due")):
+        rows = list(client.get("/actions/", {"sort": sort}).context["actions"])
+        for before, after in zip(rows, rows[1:], strict=False):
+            if getattr(before, key) == getattr(after, key):
+                assert before.reference < after.reference, (sort, before, after)
