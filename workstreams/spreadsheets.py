@@ -19,9 +19,11 @@ characters XML cannot carry are dropped. Text is always written as text (``write
 never through XlsxWriter's ``write``, which would take "=..." for a formula.
 """
 
+import contextlib
 import datetime
 import io
 import itertools
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -82,7 +84,11 @@ def _width(value) -> int:
 
 
 class Book:
-    """One workbook and its cell formats, made once and shared by every cell."""
+    """One workbook and its cell formats, made once and shared by every cell.
+
+    Used as a context manager (``with Book() as book: ... return book.save()``): the
+    constant-memory mode keeps each sheet's rows in a temporary file until the book is
+    closed, so a book left unsaved by an error is closed on the way out, removing them."""
 
     def __init__(self):
         self.buffer = io.BytesIO()
@@ -219,8 +225,28 @@ class Book:
         return sheet
 
     def save(self) -> bytes:
-        self.workbook.close()
+        self.close()
         return self.buffer.getvalue()
+
+    def close(self) -> None:
+        """Write the workbook into the buffer and remove its temporary files (once)."""
+        if self.workbook.fileclosed:
+            return
+        try:
+            self.workbook.close()
+        finally:
+            # XlsxWriter removes a sheet's row file as it copies the rows into the workbook,
+            # but never copies (nor removes) the file of a sheet with no cells: one that
+            # failed before its first row, say.
+            for sheet in self.workbook.worksheets():
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(sheet.row_data_filename)
+
+    def __enter__(self) -> "Book":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
 
 @dataclass
