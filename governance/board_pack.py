@@ -48,14 +48,14 @@ NEEDS_TO_HAPPEN = "What needs to happen, and by when?"
 
 def board_pack(board: Dashboard, *, by, at: datetime.datetime) -> bytes:
     """The pack of ``board``'s month as an .xlsx file, exported by ``by`` at ``at``."""
-    book = Book()
-    summary(book, board, by=by, at=at)
-    workstream_sheets(book, board)
-    reports(book, board)
-    indicators(book, board)
-    workforce(book, board)
-    risks(book, board)
-    return book.save()
+    with Book() as book:
+        summary(book, board, by=by, at=at)
+        workstream_sheets(book, board)
+        reports(book, board)
+        indicators(book, board)
+        workforce(book, board)
+        risks(book, board)
+        return book.save()
 
 
 def filename(board: Dashboard) -> str:

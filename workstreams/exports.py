@@ -54,14 +54,14 @@ def tracker_xlsx(rows: QuerySet, title: str) -> bytes:
     """The tracker workbook: one sheet, "Actions", with ``title`` above the table."""
     resource = ActionTrackerResource()
     rows = resource.filter_export(rows)
-    book = Book()
-    book.table(
-        ActionTrackerResource.SHEET_TITLE,
-        title,
-        tracker_columns(resource),
-        tracker_cells(resource, rows),
-    )
-    return book.save()
+    with Book() as book:
+        book.table(
+            ActionTrackerResource.SHEET_TITLE,
+            title,
+            tracker_columns(resource),
+            tracker_cells(resource, rows),
+        )
+        return book.save()
 
 
 def tracker_csv(rows: QuerySet) -> bytes:

@@ -6,29 +6,29 @@ their content (8 to 60 characters; long text wrapped), and status cells filled i
 colour *and* named in words, as on the pages. A table sheet also freezes its header and puts
 an autofilter over it.
 
-Written with openpyxl's write-only mode, which streams each row to a temporary file as it
-comes, so memory stays bounded however many rows a sheet has. The mode has one rule that
-shapes this module: column widths and frozen panes belong to the top of the sheet's XML, so
-they are set before the first row is written. Widths are therefore measured on the first
-``SAMPLE_ROWS`` rows (held back, then written); the autofilter is written at the end of the
-sheet and set once the last row is known.
+Written with XlsxWriter in its constant-memory mode, which streams each row to a temporary
+file as soon as the next row starts, so memory stays bounded however many rows a sheet has
+(docs/decisions/0011). The mode has one rule that shapes this module: rows are written in
+order, top to bottom. Column widths are kept until the sheet is closed, but whether a long
+text wraps depends on its column's width, so widths are measured on the first ``SAMPLE_ROWS``
+rows (held back, then written); the autofilter is set once the last row is known.
 
 Every text cell is made safe on the way in, as the resources' exports make it (``cell_text``):
 text a spreadsheet would run as a formula is escaped (``escape_formula``), and the control
-characters XML cannot carry are dropped.
+characters XML cannot carry are dropped. Text is always written as text (``write_string``),
+never through XlsxWriter's ``write``, which would take "=..." for a formula.
 """
 
+import contextlib
 import datetime
 import io
 import itertools
+import os
 from collections.abc import Iterable, Sequence
-from copy import copy
 from dataclasses import dataclass
+from decimal import Decimal
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from xlsxwriter import Workbook
 
 from .models import Rag
 from .resources import cell_text
@@ -84,77 +84,74 @@ def _width(value) -> int:
 
 
 class Book:
-    """One write-only workbook and its cell styles, made once and shared by every cell."""
+    """One workbook and its cell formats, made once and shared by every cell.
+
+    Used as a context manager (``with Book() as book: ... return book.save()``): the
+    constant-memory mode keeps each sheet's rows in a temporary file until the book is
+    closed, so a book left unsaved by an error is closed on the way out, removing them."""
 
     def __init__(self):
-        self.workbook = Workbook(write_only=True)
-        title_font, bold = Font(bold=True, size=12), Font(bold=True)
-        top = Alignment(vertical="top")
-        wrapped = Alignment(wrap_text=True, vertical="top")
-        # Each style the book's cells take, by name: the attributes a cell in it is given.
-        self.style_specs: dict = {
-            "title": {"font": title_font},
-            "header": {"font": bold, "alignment": wrapped},
-            DATE: {"number_format": DATE_FORMAT, "alignment": top},
-            LONG_TEXT: {"alignment": wrapped},
+        self.buffer = io.BytesIO()
+        # constant_memory streams each row to a temporary file once the next row starts, so
+        # memory stays bounded; it needs in_memory off (in_memory would switch it off).
+        self.workbook = Workbook(self.buffer, {"constant_memory": True, "in_memory": False})
+        add = self.workbook.add_format
+        top = {"valign": "top"}
+        wrapped = {"text_wrap": True, "valign": "top"}
+        self.formats: dict = {
+            "title": add({"bold": True, "font_size": 12}),
+            "header": add({"bold": True, **wrapped}),
+            DATE: add({"num_format": DATE_FORMAT, **top}),
+            LONG_TEXT: add(wrapped),
         }
         for rag in Rag:
             text_colour, background = TAG_COLOURS[RAG_CLASSES[rag]]
-            self.style_specs[rag] = {
-                "font": Font(color=text_colour.lstrip("#").upper()),
-                "fill": PatternFill(fill_type="solid", fgColor=background.lstrip("#").upper()),
-                "alignment": top,
-            }
-        self.styles: dict = {}
+            self.formats[rag] = add(
+                {"font_color": text_colour, "pattern": 1, "bg_color": background, **top}
+            )
         self.sheet_names: set[str] = set()
 
     # --- Cells -------------------------------------------------------------------------
 
-    def styled(self, sheet, value, style):
-        """A cell holding ``value`` in one of the book's styles (``style_specs``).
+    def cell(self, sheet, row: int, col: int, value, kind: str = TEXT, width: int = MAX_WIDTH):
+        """Write ``value`` as the cell its column's kind asks for; nothing for a blank.
 
-        openpyxl keeps a cell's style as an array of ids into the workbook's fonts, fills,
-        alignments and number formats (``cell._style``, which its own ``copy_worksheet``
-        copies too). Each style is registered once, on a first cell, and its array copied to
-        every later cell: giving each cell the style objects would look every one of them up
-        in the workbook again, which took a third of a 20,000-row export's time.
-        """
-        array = self.styles.get(style)
-        if array is None:
-            first = WriteOnlyCell(sheet)
-            for attribute, setting in self.style_specs[style].items():
-                setattr(first, attribute, setting)
-            array = self.styles[style] = first._style
-        cell = WriteOnlyCell(sheet, value)
-        cell._style = copy(array)
-        return cell
-
-    def cell(self, sheet, value, kind: str = TEXT, width: int = MAX_WIDTH):
-        """A value as the cell its column's kind asks for (a plain value where no style is).
-        A long text is wrapped where it does not fit its column's ``width``."""
+        Text is always written as text (``write_string``), never left to be taken for a
+        formula; a long text is wrapped where it does not fit its column's ``width``."""
+        if value is None:
+            return
         if isinstance(value, str):
             if not value:
-                return None
+                return
             value = cell_text(value)
+            style = None
             if kind == LONG_TEXT:
-                if len(value) + 2 <= width and "\n" not in value:
-                    return value
-                return self.styled(sheet, value, LONG_TEXT)
-            if kind == BRAG:
+                if len(value) + 2 > width or "\n" in value:
+                    style = self.formats[LONG_TEXT]
+            elif kind == BRAG:
                 rag = rag_named(value)
-                return value if rag is None else self.styled(sheet, value, rag)
-            return value
-        if kind == DATE and isinstance(value, datetime.date):
-            return self.styled(sheet, value, DATE)
-        return value
+                if rag is not None:
+                    style = self.formats[rag]
+            sheet.write_string(row, col, value, style)
+        elif isinstance(value, datetime.date):  # a datetime is a date too
+            sheet.write_datetime(row, col, value, self.formats[DATE])
+        elif isinstance(value, bool):
+            sheet.write_boolean(row, col, value)
+        elif isinstance(value, int | float | Decimal):
+            sheet.write_number(row, col, value if isinstance(value, int | float) else float(value))
+        else:
+            sheet.write_string(row, col, cell_text(str(value)))
 
-    def text(self, sheet, value: str, style=None):
-        """A line of text (a title, a heading), in one of the book's styles if given."""
+    def text(self, sheet, row: int, value: str, style=None) -> None:
+        """A line of text (a title, a heading) in column A, in one of the book's formats."""
         value = cell_text(value)
-        return value if style is None else self.styled(sheet, value, style)
+        if value:
+            sheet.write_string(row, 0, value, None if style is None else self.formats[style])
 
-    def header_row(self, sheet, columns: Sequence[Column]) -> list:
-        return [self.styled(sheet, cell_text(column.header), "header") for column in columns]
+    def header_row(self, sheet, row: int, columns: Sequence[Column]) -> None:
+        header = self.formats["header"]
+        for col, column in enumerate(columns):
+            sheet.write_string(row, col, cell_text(column.header), header)
 
     # --- Sheets ------------------------------------------------------------------------
 
@@ -166,12 +163,12 @@ class Book:
             suffix = f" ({number})"
             name, number = base[: 31 - len(suffix)] + suffix, number + 1
         self.sheet_names.add(name.lower())
-        return self.workbook.create_sheet(name)
+        return self.workbook.add_worksheet(name)
 
     @staticmethod
     def set_widths(sheet, widths: Sequence[int]) -> None:
-        for index, width in enumerate(widths, 1):
-            sheet.column_dimensions[get_column_letter(index)].width = width
+        for index, width in enumerate(widths):
+            sheet.set_column(index, index, width)
 
     def table(self, name: str, title: str, columns: Sequence[Column], rows: Iterable[Sequence]):
         """A sheet holding one table: the title in row 1, the headers in row 2 (frozen, with
@@ -181,16 +178,16 @@ class Book:
         sample = list(itertools.islice(rows, SAMPLE_ROWS))
         widths = measure(columns, sample)
         self.set_widths(sheet, widths)
-        sheet.freeze_panes = "A3"
-        sheet.append([self.text(sheet, title, "title")])
-        sheet.append(self.header_row(sheet, columns))
+        sheet.freeze_panes(2, 0)
+        self.text(sheet, 0, title, "title")
+        self.header_row(sheet, 1, columns)
         kinds = [(column.kind, width) for column, width in zip(columns, widths, strict=True)]
         cell = self.cell
-        last = 2
-        for row in itertools.chain(sample, rows):
-            sheet.append([cell(sheet, v, *k) for v, k in zip(row, kinds, strict=True)])
-            last += 1
-        sheet.auto_filter.ref = f"A2:{get_column_letter(len(columns))}{last}"
+        number = 1
+        for number, row in enumerate(itertools.chain(sample, rows), 2):
+            for col, (value, (kind, width)) in enumerate(zip(row, kinds, strict=True)):
+                cell(sheet, number, col, value, kind, width)
+        sheet.autofilter(1, 0, number, len(columns) - 1)
         return sheet
 
     def blocks(self, name: str, lines: Sequence[str], blocks: Sequence["Block"]):
@@ -205,25 +202,51 @@ class Book:
                 else:
                     widths.append(width)
         self.set_widths(sheet, widths)
+        row = 0
         for number, line in enumerate(lines):
-            sheet.append([self.text(sheet, line, "title" if number == 0 else None)])
+            self.text(sheet, row, line, "title" if number == 0 else None)
+            row += 1
         for block in blocks:
-            sheet.append([])
-            sheet.append([self.text(sheet, block.heading, "title")])
+            row += 1  # a blank row
+            self.text(sheet, row, block.heading, "title")
+            row += 1
             for note in block.notes:
-                sheet.append([self.cell(sheet, note)])
+                self.cell(sheet, row, 0, note)
+                row += 1
             if block.columns:
-                sheet.append(self.header_row(sheet, block.columns))
+                self.header_row(sheet, row, block.columns)
+                row += 1
                 # The sheet's widths are the widest of every block's: as many as its widest.
                 kinds = list(zip((c.kind for c in block.columns), widths, strict=False))
-                for row in block.rows:
-                    sheet.append([self.cell(sheet, v, *k) for v, k in zip(row, kinds, strict=True)])
+                for values in block.rows:
+                    for col, (value, kind) in enumerate(zip(values, kinds, strict=True)):
+                        self.cell(sheet, row, col, value, *kind)
+                    row += 1
         return sheet
 
     def save(self) -> bytes:
-        buffer = io.BytesIO()
-        self.workbook.save(buffer)
-        return buffer.getvalue()
+        self.close()
+        return self.buffer.getvalue()
+
+    def close(self) -> None:
+        """Write the workbook into the buffer and remove its temporary files (once)."""
+        if self.workbook.fileclosed:
+            return
+        try:
+            self.workbook.close()
+        finally:
+            # XlsxWriter removes a sheet's row file as it copies the rows into the workbook,
+            # but never copies (nor removes) the file of a sheet with no cells: one that
+            # failed before its first row, say.
+            for sheet in self.workbook.worksheets():
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(sheet.row_data_filename)
+
+    def __enter__(self) -> "Book":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
 
 @dataclass
