@@ -33,9 +33,8 @@ import pstats
 import statistics
 import time
 import tracemalloc
-from io import StringIO
 
-from run import in_throwaway_database, step
+from run import in_throwaway_database, load_plans
 
 MB = 1024 * 1024
 
@@ -203,41 +202,15 @@ def styled_openpyxl(columns, rows, widths, styles) -> bytes:
     return buffer.getvalue()
 
 
-def vacuum_analyze() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-
-
 def benchmark(args) -> None:
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
     from governance.dashboard import latest_period_with_data
     from workstreams.models import Plan
 
-    quiet = {"verbosity": 0}
-    step("migrate", call_command, "migrate", **quiet)
-    step("collectstatic", call_command, "collectstatic", interactive=False, **quiet)
-    step("load_demo", call_command, "load_demo", "--allow-production", stdout=StringIO(), **quiet)
-    out = StringIO()
-    _, generate_seconds = step(
-        f"generate_plan --actions {args.actions} --months {args.months} --seed {args.seed}",
-        call_command,
-        "generate_plan",
-        actions=args.actions,
-        months=args.months,
-        seed=args.seed,
-        stdout=out,
-    )
-    print("   ", out.getvalue().strip().replace("\n", "\n    "), flush=True)
-    if connection.vendor == "postgresql":
-        # As run.py does: the planner's statistics for the new rows, as autovacuum would
-        # gather soon after a load this size on a production server (it is off here).
-        step("VACUUM ANALYZE", vacuum_analyze)
+    generate_seconds = load_plans(args)
 
     from django.utils import timezone
 

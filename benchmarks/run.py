@@ -288,14 +288,12 @@ def step(label: str, function, *args, **kwargs):
     return result, seconds
 
 
-def benchmark(args) -> None:
-    from django.contrib.auth import get_user_model
+def load_plans(args, analyze: bool = True) -> float:
+    """Migrate, load the reference plan, then ``generate_plan`` as ``args`` ask; on
+    PostgreSQL, ``VACUUM ANALYZE`` afterwards unless told not to. Returns generate_plan's
+    seconds."""
     from django.core.management import call_command
     from django.db import connection
-    from django.test import Client
-
-    from governance.models import Membership
-    from workstreams.models import Action, ActionStatus, Plan
 
     quiet = {"verbosity": 0}
     step("migrate", call_command, "migrate", **quiet)
@@ -311,12 +309,24 @@ def benchmark(args) -> None:
         seed=args.seed,
         stdout=out,
     )
-    print("   ", out.getvalue().strip().replace("\n", "\n    "))
-    if connection.vendor == "postgresql":
+    print("   ", out.getvalue().strip().replace("\n", "\n    "), flush=True)
+    if analyze and connection.vendor == "postgresql":
         # What autovacuum does on a server soon after a load this size: without it the
         # planner has no statistics and the tables keep generate_plan's dead rows, and the
         # plans timed would be ones a production database does not run.
         step("VACUUM ANALYZE", vacuum_analyze)
+    return generate_seconds
+
+
+def benchmark(args) -> None:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+
+    from governance.models import Membership
+    from workstreams.models import Action, ActionStatus, Plan
+
+    generate_seconds = load_plans(args)
 
     plan = Plan.objects.live().get()
     workstream = plan.workstreams.order_by("code").first()
