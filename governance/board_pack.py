@@ -26,8 +26,8 @@ from workstreams.spreadsheets import BRAG, DATE, LONG_TEXT, NUMBER, Block, Book,
 from workstreams.templatetags.grip import rag_words
 
 from . import selectors
-from .dashboard import Dashboard
-from .models import ProgressReport, ReportItem, Risk
+from .dashboard import Dashboard, open_risks_as_at
+from .models import ProgressReport, ReportItem
 
 SUMMARY, REPORTS, INDICATORS, WORKFORCE, RISKS = (
     "Summary",
@@ -443,12 +443,8 @@ def workforce(book: Book, board: Dashboard) -> None:
 
 def open_risks(board: Dashboard) -> list:
     """The plan's open risks in the pack's state, highest score first (as the register)."""
-    if board.as_at.recorded_before:
-        risks = delivery.rows_as_they_stood(Risk, board.as_at.recorded_before, plan=board.plan)
-    else:
-        risks = Risk.objects.filter(plan=board.plan)
-    risks = list(risks.filter(status=Risk.Status.OPEN).select_related("owner", "workstream"))
-    risks.sort(key=lambda risk: (-risk.likelihood * risk.impact, -risk.impact, risk.title))
+    risks = list(open_risks_as_at(board.plan, board.as_at))
+    risks.sort(key=lambda risk: (-risk.score, -risk.impact, risk.title))
     return risks
 
 

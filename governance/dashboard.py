@@ -261,16 +261,19 @@ def period_reports(
     return [PeriodReport(w, by_subject.get(w.pk if w else None)) for w in subjects]
 
 
-def top_escalated_risks(plan: Plan, as_at: AsAt) -> tuple[int, list]:
-    """The open escalated risks on the day viewed: how many, and the highest scored."""
+def open_risks_as_at(plan: Plan, as_at: AsAt):
+    """The plan's open risks in the state ``as_at`` asks for, with owner and workstream."""
     if as_at.recorded_before:
         risks = delivery.rows_as_they_stood(Risk, as_at.recorded_before, plan=plan)
     else:
         risks = Risk.objects.filter(plan=plan)
-    risks = list(
-        risks.filter(status=Risk.Status.OPEN, escalated=True).select_related("owner", "workstream")
-    )
-    risks.sort(key=lambda risk: (-risk.likelihood * risk.impact, risk.title))
+    return risks.filter(status=Risk.Status.OPEN).select_related("owner", "workstream")
+
+
+def top_escalated_risks(plan: Plan, as_at: AsAt) -> tuple[int, list]:
+    """The open escalated risks on the day viewed: how many, and the highest scored."""
+    risks = list(open_risks_as_at(plan, as_at).filter(escalated=True))
+    risks.sort(key=lambda risk: (-risk.score, risk.title))
     return len(risks), risks[:TOP_RISKS]
 
 

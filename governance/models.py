@@ -392,7 +392,16 @@ class Review(models.Model):
         return f"{self.report}: {self.get_step_display()} by {self.by}"
 
 
-class Risk(models.Model):
+class RiskScore:
+    """A risk's score, for the risk and for its history rows alike (a page showing the risks
+    as they stood on a past day renders history rows)."""
+
+    @property
+    def score(self) -> int:
+        return self.likelihood * self.impact
+
+
+class Risk(RiskScore, models.Model):
     """What we are worried about, kept between reports."""
 
     class Status(models.TextChoices):
@@ -418,7 +427,7 @@ class Risk(models.Model):
     escalated = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
 
-    history = audit_history()
+    history = audit_history(bases=[RiskScore, models.Model])
 
     class Meta:
         ordering = ["plan", "status", "title"]
@@ -433,10 +442,6 @@ class Risk(models.Model):
 
     def __str__(self):
         return self.title
-
-    @property
-    def score(self) -> int:
-        return self.likelihood * self.impact
 
 
 # People and their rights are part of the record: who was added, deactivated, or put in the

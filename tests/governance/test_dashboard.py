@@ -350,3 +350,14 @@ def test_the_number_of_queries_does_not_grow_with_the_plan(client, viewer):
         found[size] = dashboard_queries(client)
     assert found[50] == found[500]
     assert max(found[500]) <= 24
+
+
+def test_escalated_risks_as_they_stood_show_their_scores(client, viewer):
+    """The risks of a past day are history rows: they are scored as the risks are."""
+    client.force_login(viewer)
+    now, _ = board_of(client, "?period=2019-01")
+    then, page = board_of(client, "?period=2019-01&as_of=2019-01-09")
+    assert then.from_history and then.escalated_risks == now.escalated_risks > 0
+    for risk in then.risks:
+        assert risk.score == risk.likelihood * risk.impact
+        assert f"{risk.score} ({risk.likelihood} × {risk.impact})" in page
