@@ -420,7 +420,7 @@ def rag_changes(plan: Plan, as_at: AsAt, since: datetime.date, limit: int = 50):
     previous: dict[int, tuple] = {}
     for row in history:
         state = tuple(getattr(row, name) for name in RAG_FIELDS)
-        if row.id in previous and previous[row.id] != state or row.id not in previous:
+        if previous.get(row.id) != state:  # the first row, or one that moved a field
             made_by[row.id] = (row.history_user, row.history_date)
         previous[row.id] = state
     since_moment = end_of_day(since)
