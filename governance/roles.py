@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.contrib.auth.models import Group
+from django.db.models import BigIntegerField, F, Q, Value
+from django.db.models.functions import Cast
 
 from workstreams.models import Action, Plan
 
@@ -96,6 +98,42 @@ class Roles:
 NO_ROLES = Roles(False, False, False, frozenset(), frozenset(), frozenset())
 
 
+def _role_rows(user):
+    """Everything roles are made of, in one query (every page asks, for its navigation):
+    (source, role, body kind, workstream id, body id) for each of the user's memberships
+    ("membership"), one "office" row if they are in the programme office, and one "lead" row
+    for each workstream of the live plan where they lead an action."""
+
+    def row(queryset, source, role=None, kind=None, workstream_id=None, body_id=None):
+        # Every column an annotation, named and ordered alike in each part, so the parts of
+        # the UNION line up (Django puts a model's own columns before its annotations).
+        no_text, no_id = Value(""), Cast(Value(None), BigIntegerField())
+        columns = {
+            "source": Value(source),
+            "row_role": F(role) if role else no_text,
+            "row_kind": F(kind) if kind else no_text,
+            "row_workstream": F(workstream_id) if workstream_id else no_id,
+            "row_body": F(body_id) if body_id else no_id,
+        }
+        return queryset.order_by().annotate(**columns).values_list(*columns)
+
+    memberships = row(
+        Membership.objects.filter(user=user),
+        "membership",
+        role="role",
+        kind="body__kind",
+        workstream_id="body__workstream_id",
+        body_id="body_id",
+    )
+    office = row(Group.objects.filter(user=user, name=PROGRAMME_OFFICE_GROUP), "office")
+    led = row(
+        Action.objects.filter(lead_officer=user, plan__status=Plan.Status.LIVE),
+        "lead",
+        workstream_id="workstream_id",
+    ).distinct()
+    return memberships.union(office, led, all=True)
+
+
 def roles_of(user) -> Roles:
     """The user's roles, cached on the user object (a fresh one each request)."""
     if not getattr(user, "is_authenticated", False):
@@ -103,26 +141,25 @@ def roles_of(user) -> Roles:
     cached = getattr(user, "_grip_roles", None)
     if cached is not None:
         return cached
-    memberships = list(
-        Membership.objects.filter(user=user).values_list(
-            "role", "body__kind", "body__workstream_id", "body_id"
-        )
-    )
+    memberships, is_programme_office, led_workstream_ids = [], False, set()
+    for source, role, kind, workstream_id, body_id in _role_rows(user):
+        if source == "membership":
+            memberships.append((role, kind, workstream_id, body_id))
+        elif source == "office":
+            is_programme_office = True
+        else:
+            led_workstream_ids.add(workstream_id)
     task_groups = [(role, ws) for role, kind, ws, _ in memberships if kind == Body.Kind.TASK_GROUP]
     board_roles = {role for role, kind, _, _ in memberships if kind == Body.Kind.PROGRAMME_BOARD}
     roles = Roles(
-        is_programme_office=user.groups.filter(name=PROGRAMME_OFFICE_GROUP).exists(),
+        is_programme_office=is_programme_office,
         chairs_programme_board=Membership.Role.CHAIR in board_roles,
         sits_on_programme_board=bool(board_roles),
         chaired_workstream_ids=frozenset(
             ws for role, ws in task_groups if role == Membership.Role.CHAIR
         ),
         task_group_workstream_ids=frozenset(ws for _, ws in task_groups),
-        led_workstream_ids=frozenset(
-            Action.objects.filter(lead_officer=user, plan__status=Plan.Status.LIVE)
-            .values_list("workstream_id", flat=True)
-            .distinct()
-        ),
+        led_workstream_ids=frozenset(led_workstream_ids),
         user_id=user.pk,
         is_superuser=user.is_superuser,
         minuted_body_ids=frozenset(

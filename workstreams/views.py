@@ -26,6 +26,20 @@ def mark_updatable(user, actions):
     return actions
 
 
+def paginated(request, rows) -> dict:
+    """The page of ``rows`` the request asks for (``?page=N``, ACTIONS_PER_PAGE to a page) and
+    what ``components/pagination.html`` needs to link the others, keeping the other parameters
+    of the request (its filters, its sort)."""
+    page = Paginator(rows, ACTIONS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return {
+        "page_obj": page,
+        "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2),
+        "query": query.urlencode(),
+    }
+
+
 class LivePlanMixin:
     """Pages show the live plan; actions and workstreams are addressed within it."""
 
@@ -47,24 +61,21 @@ class ActionListView(LivePlanMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         action_filter = action_list_filter(self.request, self.plan)
-        page = Paginator(action_filter.qs, ACTIONS_PER_PAGE).get_page(self.request.GET.get("page"))
-        query = self.request.GET.copy()
-        query.pop("page", None)
+        pages = paginated(self.request, action_filter.qs)
+        page = pages["page_obj"]
         as_at = action_filter.as_at
         # The plan as it stood on a past day is a record: its rows offer no update.
         from_history = as_at.recorded_before is not None
         rows = page.object_list if from_history else mark_updatable(self.request.user, page)
         context.update(
+            pages,
             plan=self.plan,
             filter=action_filter,
             as_at=as_at,
             from_history=from_history,
             offer_updates=not from_history,
             kept_filters=action_filter.kept_filters(),
-            page_obj=page,
-            page_range=page.paginator.get_elided_page_range(page.number, on_each_side=2),
             actions=rows,
-            query=query.urlencode(),
         )
         return context
 
@@ -294,10 +305,11 @@ class WorkstreamDetailView(LivePlanMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         workstream = selectors.workstream_for_page(self.plan, kwargs["code"])
-        actions = selectors.workstream_actions(workstream)
+        pages = paginated(self.request, selectors.workstream_actions(workstream))
         context.update(
+            pages,
             workstream=workstream,
-            actions=mark_updatable(self.request.user, actions),
+            actions=mark_updatable(self.request.user, pages["page_obj"]),
             rag_counts=selectors.rag_counts(workstream),
             indicators=selectors.workstream_indicators(workstream),
         )
