@@ -227,6 +227,10 @@ class MyWork:
     due_date_requests: list = field(default_factory=list)
     awaiting_evidence: list = field(default_factory=list)
     chaired_workstreams: list = field(default_factory=list)
+    # The plan at a glance: its actions by BRAG in each workstream, and in all
+    # (``rag_table``); a chair's own workstreams are rows of it.
+    plan_rows: list = field(default_factory=list)
+    plan_total: object = None
     reports: ReportsWaiting = field(default_factory=ReportsWaiting)
     # They review or receive reports (a task group chair, the programme board): told so when
     # none is waiting.
@@ -294,13 +298,17 @@ def my_work(user, plan: Plan, today: datetime.date | None = None) -> MyWork:
       this month;
     - for a task group chair: due-date moves and evidence waiting for their decision, and
       their workstream's actions by BRAG;
+    - the plan at a glance: every workstream's actions by BRAG;
     - the four-question reports waiting for them (``reports_waiting_for``): to write, to
       endorse, to sign off, or coming to the programme board they sit on.
     """
     today = today or timezone.localdate()
     roles = roles_of(user)
+    plan_rows, plan_total = delivery.rag_table(plan, today)
     work = MyWork(
         period=month_start(today),
+        plan_rows=plan_rows,
+        plan_total=plan_total,
         may_update=roles.may_update_any(),
         reports=reports_waiting_for(user, plan, today),
         reviews_reports=bool(roles.chaired_workstream_ids or roles.sits_on_programme_board),
@@ -315,9 +323,9 @@ def my_work(user, plan: Plan, today: datetime.date | None = None) -> MyWork:
         chaired = plan.actions.filter(workstream_id__in=roles.chaired_workstream_ids)
         work.due_date_requests = list(delivery.pending_due_date_changes(chaired))
         work.awaiting_evidence = list(delivery.awaiting_evidence(chaired))
-        work.chaired_workstreams, _ = delivery.rag_table(
-            plan, today, plan.workstreams.filter(pk__in=roles.chaired_workstream_ids)
-        )
+        work.chaired_workstreams = [
+            row for row in work.plan_rows if row.workstream.pk in roles.chaired_workstream_ids
+        ]
     return work
 
 

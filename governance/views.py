@@ -50,8 +50,8 @@ class MyWorkView(TemplateView):
         plan = delivery.live_plan()
         context.update(plan=plan, rags=Rag.choices)
         if plan is not None:
-            context["work"] = selectors.my_work(self.request.user, plan)
-            context["rows"], context["total"] = delivery.rag_table(plan)
+            work = selectors.my_work(self.request.user, plan)
+            context.update(work=work, rows=work.plan_rows, total=work.plan_total)
         return context
 
 
