@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.db.models import OuterRef, Subquery
 
+from workstreams import derived
 from workstreams import selectors as delivery
 from workstreams.models import (
     Action,
@@ -315,7 +316,15 @@ class Dashboard:
 
 def dashboard(plan: Plan, as_at: AsAt) -> Dashboard:
     """Everything the dashboard shows for the month ``as_at.period``, as ``as_at`` asks.
-    A fixed number of queries, whatever the size of the plan."""
+    Worked out once until a record changes or the day does (``derived.cached``): the page and
+    the board pack read the same figures."""
+    asked = (plan.pk, as_at.today, as_at.period, as_at.as_of)
+    return derived.cached("dashboard", asked, lambda: _dashboard(plan, as_at))
+
+
+def _dashboard(plan: Plan, as_at: AsAt) -> Dashboard:
+    """The dashboard worked out from the records: a fixed number of queries, whatever the
+    size of the plan."""
     period = as_at.period or month_start(as_at.day)
     workstreams = sorted(plan.workstreams.all(), key=lambda w: w.code)
     rows, programme = delivery.delivery_table(plan, as_at, workstreams=workstreams)

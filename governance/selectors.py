@@ -12,6 +12,7 @@ from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from workstreams import derived
 from workstreams import selectors as delivery
 from workstreams.audit import display_name
 from workstreams.models import (
@@ -304,7 +305,9 @@ def my_work(user, plan: Plan, today: datetime.date | None = None) -> MyWork:
     """
     today = today or timezone.localdate()
     roles = roles_of(user)
-    plan_rows, plan_total = delivery.rag_table(plan, today)
+    plan_rows, plan_total = derived.cached(
+        "rag-table", (plan.pk, today), lambda: delivery.rag_table(plan, today)
+    )
     work = MyWork(
         period=month_start(today),
         plan_rows=plan_rows,

@@ -230,6 +230,11 @@ GRIP_SYSTEM_USERNAME = os.environ.get("GRIP_SYSTEM_USERNAME", "grip.system")
 # How far beyond the plan's end an action's due date may be moved (a move within reason).
 GRIP_DUE_DATE_MARGIN_DAYS = int(os.environ.get("GRIP_DUE_DATE_MARGIN_DAYS", "365"))
 
+# How long figures derived from the whole plan (the dashboard, the plan's BRAG table) stay
+# cached at most; any change to the records makes them be worked out again sooner
+# (workstreams/derived.py). 0 turns that caching off.
+GRIP_DERIVED_CACHE_SECONDS = int(os.environ.get("GRIP_DERIVED_CACHE_SECONDS", "600"))
+
 # The plan import (/imports/actions/): the largest spreadsheet accepted, in bytes and in rows.
 GRIP_IMPORT_MAX_BYTES = int(os.environ.get("GRIP_IMPORT_MAX_BYTES", str(5 * 1024 * 1024)))
 GRIP_IMPORT_MAX_ROWS = int(os.environ.get("GRIP_IMPORT_MAX_ROWS", "20000"))

@@ -34,6 +34,14 @@ class GripHistoricalRecords(HistoricalRecords):
             author.remote_field.on_delete = models.PROTECT
         return fields
 
+    def create_historical_record(self, instance, history_type, using=None):
+        super().create_historical_record(instance, history_type, using=using)
+        # Every change to a record writes its history row here: the one place that knows
+        # figures derived from the records may have changed (``derived.count_change``).
+        from .derived import count_change
+
+        count_change(using)
+
 
 def audit_history(**kwargs) -> HistoricalRecords:
     """History for a domain model, recording the acting user (see ``audit.acting_as``)."""
@@ -845,6 +853,19 @@ class WorkforceSnapshot(models.Model):
 # an import is a working copy of an uploaded sheet between its preview and its confirmation.
 # Everything an import changes is written through the services, so each action's own history
 # records the change, field by field, as the officer who confirmed it.
+
+
+class ChangeCount(models.Model):
+    """How many committed transactions have changed Grip's records. Figures derived from the
+    records (the dashboard, the plan's BRAG table) are cached under this number, so a change
+    makes them be worked out again (``derived.cached``). One row; it records nothing of its
+    own, so it keeps no history and is not in the admin (docs/decisions/0013)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.value} changes"
 
 
 class ImportMapping(models.Model):
