@@ -105,3 +105,65 @@ def test_my_work_see_all_links_reproduce_their_lists(client, day, username, plan
         assert {a.reference for a in shortlist.rows} <= set(ROW_REFERENCE.findall(page))
         if not shortlist.cut:
             assert {a.reference for a in shortlist.rows} == set(ROW_REFERENCE.findall(page))
+
+
+@pytest.fixture
+def large_plan(db):
+    """A live plan with more open actions per list than My work shows (generate_plan closes
+    the reference plan), judged on a day inside its months."""
+    from django.core.management import call_command
+
+    call_command("generate_plan", actions=240, months=3, seed=7, verbosity=0)
+    from workstreams.models import Plan
+
+    return Plan.objects.live().get()
+
+
+def test_my_work_shows_the_first_due_of_long_lists_and_counts_them_all(client, large_plan):
+    from django.contrib.auth import get_user_model
+
+    from governance.selectors import MY_WORK_ROWS
+
+    office = get_user_model().objects.get(username="office")
+    client.force_login(office)
+    work = my_work(office, large_plan)
+    assert any(shortlist.cut for shortlist in (work.overdue, work.due_soon, work.needs_update))
+    for shortlist in (work.overdue, work.due_soon, work.needs_update):
+        listed = []
+        for number in range(1, 20):
+            page = client.get(f"{shortlist.all_url}&page={number}").content.decode()
+            listed += ROW_REFERENCE.findall(page)
+            if f'aria-label="Page {number + 1}"' not in page:
+                break
+        assert len(listed) == shortlist.total
+        assert len(shortlist.rows) == min(MY_WORK_ROWS, shortlist.total)
+        shown = [(a.current_due, a.reference) for a in shortlist.rows]
+        assert shown == sorted(shown)
+        rest = large_plan.actions.filter(reference__in=set(listed)).exclude(
+            reference__in=[a.reference for a in shortlist.rows]
+        )
+        if shown:  # the first due are shown: none left out is due before the last shown
+            assert all(a.current_due_date >= shown[-1][0] for a in rest)
+    # Every action on the "no update" list has none, and so may overdue and due-soon ones.
+    assert work.without_update_count >= work.needs_update.total
+
+
+def test_the_workstream_page_lists_its_actions_a_page_at_a_time(client, large_plan, viewer):
+    client.force_login(viewer)
+    workstream = large_plan.workstreams.order_by("code").first()
+    expected = set(workstream.actions.values_list("reference", flat=True))
+    assert len(expected) > 25
+    seen = []
+    for number in range(1, 20):
+        response = client.get(f"/workstreams/{workstream.code}/", {"page": number})
+        page = response.content.decode()
+        rows = ROW_REFERENCE.findall(page)
+        assert 0 < len(rows) <= 25
+        seen += rows
+        assert f"{len(expected)} actions, in priority order" in page
+        if 'rel="next"' not in page:
+            break
+    assert len(seen) == len(set(seen)) == len(expected) and set(seen) == expected
+    # The status counts are the whole workstream's, on every page.
+    total = re.search(r'href="/actions/\?workstream=' + workstream.code + r'">\s*(\d+)', page)
+    assert total and int(total.group(1)) == len(expected)
