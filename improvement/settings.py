@@ -1,11 +1,14 @@
 """Grip settings: one module, driven by environment variables (see .env.example)."""
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from improvement.cache_config import cache_from_url, session_engine_for
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -72,6 +75,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every answer carries its id, the https redirect and static files included.
+    "improvement.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "improvement.middleware.RejectNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -163,6 +168,10 @@ AXES_LOCKOUT_CALLABLE = "improvement.sign_in.locked_out"
 # in X-Forwarded-For, as many entries from the right as there are proxies we trust.
 GRIP_TRUSTED_PROXY_COUNT = int(os.environ.get("GRIP_TRUSTED_PROXY_COUNT", "0"))
 AXES_CLIENT_IP_CALLABLE = "improvement.sign_in.client_ip_address"
+# Failures are counted in the database (django-axes' default, said here because CACHE_URL
+# may name a cache): a lock holds on every app server and survives a restart or an emptied
+# cache, and the admin's Access attempts lists it.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 
 # E-mail. Password reset by e-mail is offered only where e-mail can be sent (EMAIL_HOST set);
 # without it the sign-in page says whom to ask and the reset pages do not exist.
@@ -210,8 +219,17 @@ STORAGES = {
     },
 }
 
-# Sessions in the database (or the cache, when one is configured) keep app servers stateless.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# The cache (improvement/cache_config.py): CACHE_URL unset, one in each process; db:// the
+# database's; redis://... Redis. Sessions live in the database, read through Redis when it is
+# the cache: either way every app server sees every session, so app servers are stateless.
+CACHES = {
+    "default": cache_from_url(
+        os.environ.get("CACHE_URL", ""),
+        key_prefix=os.environ.get("CACHE_KEY_PREFIX") or "grip",
+        timeout=int(os.environ.get("CACHE_TIMEOUT") or "300"),
+    )
+}
+SESSION_ENGINE = session_engine_for(CACHES["default"])
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 60 * 60)))
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = ["gds"]
@@ -263,11 +281,38 @@ if not DEBUG:
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Logs go to stdout, one line a record, each with its request's id (improvement/logs.py), for
+# systemd's journal or a container's log collector; LOG_FORMAT=json for a log shipper. A
+# manage.py command's go to stderr: its stdout is its output (dumpdata > backup.json).
+LOG_STREAM = (
+    "ext://sys.stderr"
+    if Path(sys.argv[0]).name in {"manage.py", "django-admin"}
+    else "ext://sys.stdout"
+)
+LOG_LEVEL = (os.environ.get("LOG_LEVEL") or "INFO").upper()
+LOG_FORMAT = (os.environ.get("LOG_FORMAT") or "text").lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "filters": {"request_id": {"()": "improvement.logs.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(request_id)s %(name)s %(message)s"},
+        "json": {"()": "improvement.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": LOG_STREAM,
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Django's own records (django.request's 4xx warnings and 5xx errors with their traceback,
+    # security warnings) through the same handler; not also Django's console and mail handlers.
+    "loggers": {"django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}},
 }
 
 # The reference plan and demo users that `manage.py load_demo` loads.
