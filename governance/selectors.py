@@ -363,7 +363,9 @@ def report_risks(plan: Plan, workstream: Workstream | None):
 def _values_in(indicators, period: datetime.date) -> list[tuple]:
     values = {
         value.indicator_id: value
-        for value in IndicatorValue.objects.filter(indicator__in=indicators, period=period)
+        for value in IndicatorValue.objects.filter(
+            indicator__in=indicators, period=period
+        ).select_related("indicator")
     }
     return [(indicator, values.get(indicator.pk)) for indicator in indicators]
 
