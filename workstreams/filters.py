@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from .audit import display_name
 from .forms import AsAtForm
@@ -153,11 +154,13 @@ class ActionFilter(django_filters.FilterSet):
             .objects.filter(Exists(plan.actions.filter(lead_officer=OuterRef("pk"))))
             .order_by("last_name", "first_name")
         )
-        lead = self.form.fields["lead"]
-        lead.label_from_instance = display_name
-        # The options, read once: a template's loop over the field's own choices counts them
-        # first, a second query.
-        self.lead_choices = list(iter(lead.choices))
+        self.form.fields["lead"].label_from_instance = display_name
+
+    @cached_property
+    def lead_choices(self) -> list:
+        """The lead officer options, read once when a page shows them: a template's loop
+        over the field's own choices would count them first, a second query."""
+        return list(iter(self.form.fields["lead"].choices))
 
     @property
     def as_at(self) -> AsAt:
