@@ -5,7 +5,7 @@
                                         [--users 50] [--spawn-rate 2] [--run-time 120]
                                         [--workers 3] [--threads 4] [--think 1,5] [--typing 5,10]
                                         [--database-url postgres://postgres@127.0.0.1:5432/postgres]
-                                        [--out DIR]
+                                        [--cache-url URL] [--out DIR] [--wait-for-quiet SECONDS]
 
 Builds a throwaway PostgreSQL database (run.py's helpers: the reference plan and demo users,
 then ``generate_plan``, unless --reference), gives the accounts it will sign in as a
@@ -30,6 +30,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from run import (
     ROOT,
@@ -78,6 +79,12 @@ def parse_args():
         "--database-url",
         default="postgres://postgres@127.0.0.1:5432/postgres",
         help="the PostgreSQL server to make the throwaway database on",
+    )
+    parser.add_argument(
+        "--cache-url",
+        default="",
+        help="gunicorn's CACHE_URL (default: none, a cache in each process); db:// makes its "
+        "table first",
     )
     parser.add_argument(
         "--out", type=Path, help="keep locust's CSV files, the results and the logs here"
@@ -328,9 +335,12 @@ def quiet_awaited(seconds: int) -> tuple[float, float, float]:
 
 
 def cpu_seconds(process) -> dict:
-    """CPU seconds so far: the machine's (all, busy), gunicorn's (master and workers) and
-    each PostgreSQL process's by pid (connections come and go)."""
+    """CPU seconds so far: the machine's (all, busy), gunicorn's (master and workers) and, by
+    pid, those of the PostgreSQL processes serving the test's database (connections come and
+    go; other people's databases on the same server are not counted)."""
     import psutil
+
+    database = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/")
 
     machine = psutil.cpu_times()
     total = sum(machine)
@@ -350,8 +360,9 @@ def cpu_seconds(process) -> dict:
         "gunicorn": used(master) + sum(used(child) for child in master.children(recursive=True)),
         "postgres": {
             proc.pid: used(proc)
-            for proc in psutil.process_iter(["name"])
+            for proc in psutil.process_iter(["name", "cmdline"])
             if proc.info["name"] == "postgres"
+            and f" {database} " in " ".join(proc.info["cmdline"] or [])
         },
     }
 
@@ -380,6 +391,10 @@ def load_test(args) -> None:
     else:
         load_plans(args)
         plan_words = f"{args.actions} actions × {args.months} months (seed {args.seed})"
+    if args.cache_url.startswith("db"):
+        from django.core.management import call_command
+
+        step("createcachetable", call_command, "createcachetable")
     chair_side = round(args.users * 40 / 50)
     cast, _ = step("accounts", cast_chosen, chair_side, args.users - chair_side)
     (workdir / "cast.json").write_text(json.dumps(cast, indent=1))
@@ -511,7 +526,8 @@ def report(args, plan_words, results, before, after, cpu, workdir) -> list[str]:
         f"\nPostgreSQL | {plan_words} | gunicorn {args.workers} workers × {args.threads} "
         f"threads | {args.users} users ({round(args.users * 40 / 50)} chairs' month, "
         f"{args.users - round(args.users * 40 / 50)} board members), {args.spawn_rate} started "
-        f"a second, {args.run_time} s | think {args.think} s, typing {args.typing} s"
+        f"a second, {args.run_time} s | think {args.think} s, typing {args.typing} s | "
+        f"CACHE_URL {args.cache_url or 'none (a cache in each process)'}"
     )
     code = the_code()
     changed = code["changed_files"]
@@ -629,6 +645,7 @@ def main() -> None:
     args = parse_args()
     locust_installed()
     os.environ["GRIP_ENV_FILE"] = ""  # nothing from a developer's .env in the measured server
+    os.environ["CACHE_URL"] = args.cache_url  # the setup's writes refresh the server's cache
     in_throwaway_database(args, load_test, prefix="grip-load-")
 
 
