@@ -550,11 +550,25 @@ def workstream_actions(workstream: Workstream) -> QuerySet[Action]:
     )
 
 
-def workstream_indicators(workstream: Workstream) -> QuerySet[Indicator]:
-    """The workstream's indicators, each with its values oldest first."""
-    return workstream.indicators.prefetch_related(
-        Prefetch("values", queryset=IndicatorValue.objects.order_by("period"))
+# The workstream page shows an indicator's values for this many months at most, one column
+# a month: two years of them did not fit a desktop's width. The dashboard has the trend.
+INDICATOR_MONTHS_SHOWN = 12
+
+
+def workstream_indicators(workstream: Workstream) -> list[Indicator]:
+    """The workstream's indicators, each with ``recent_values``: its values for the latest
+    INDICATOR_MONTHS_SHOWN months it has, oldest first; and ``older_values``, whether it has
+    values before those."""
+    indicators = list(
+        workstream.indicators.prefetch_related(
+            Prefetch("values", queryset=IndicatorValue.objects.order_by("period"))
+        )
     )
+    for indicator in indicators:
+        values = list(indicator.values.all())
+        indicator.recent_values = values[-INDICATOR_MONTHS_SHOWN:]
+        indicator.older_values = len(values) > INDICATOR_MONTHS_SHOWN
+    return indicators
 
 
 def pending_due_date_changes(actions: QuerySet[Action]) -> QuerySet[DueDateChange]:

@@ -1,6 +1,7 @@
 """The action and workstream pages: who sees what, who may post what, and what it costs."""
 
 import datetime
+import re
 
 import pytest
 from django.test import Client
@@ -466,3 +467,24 @@ def test_rows_that_tie_on_the_sort_keep_the_order_of_their_references(as_user, p
         for before, after in zip(rows, rows[1:], strict=False):
             if getattr(before, key) == getattr(after, key):
                 assert before.reference < after.reference, (sort, before, after)
+
+
+def test_the_workstream_page_shows_an_indicators_latest_twelve_months(client, viewer):
+    """Two years of monthly values did not fit a desktop's width: the page shows the latest
+    twelve, and says so; the dashboard has the trend."""
+    from django.core.management import call_command
+
+    from workstreams.models import Plan
+    from workstreams.selectors import INDICATOR_MONTHS_SHOWN
+
+    call_command("generate_plan", actions=20, months=24, seed=3, verbosity=0)
+    workstream = Plan.objects.live().get().workstreams.order_by("code").first()
+    indicator = workstream.indicators.order_by("code").first()
+    periods = list(indicator.values.order_by("period").values_list("period", flat=True))
+    assert len(periods) > INDICATOR_MONTHS_SHOWN
+    client.force_login(viewer)
+    page = client.get(f"/workstreams/{workstream.code}/").content.decode()
+    caption, table = page.split(indicator.name, 1)[1].split("</table>", 1)[0].split("</caption>")
+    shown = re.findall(r'role="columnheader">(\w{3} \d{4})</th>', table)
+    assert shown == [f"{period:%b %Y}" for period in periods[-INDICATOR_MONTHS_SHOWN:]]
+    assert f"its latest {INDICATOR_MONTHS_SHOWN} monthly values" in caption
