@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 
 from workstreams import derived
@@ -467,12 +468,19 @@ def open_items_before(plan: Plan, workstream: Workstream | None, period: datetim
     ).select_related("owner")
 
 
-def report_snapshot(report: ProgressReport) -> dict:
+def report_snapshot(
+    report: ProgressReport, actions_shown: int | None = None, items: list | None = None
+) -> dict:
     """What a report shows, as plain data: its answers and items, and the action statuses,
     indicator values and risks it reported on, judged on the report's day. Written at
-    sign-off; a signed-off report's page reads this, never the live rows."""
+    sign-off; a signed-off report's page reads this, never the live rows. ``actions_shown``:
+    only that many actions, the most pressing (a page's excerpt, never a seal); ``items``:
+    the report's items as ``report_items`` read them, when the caller has them."""
+    if items is None:
+        items = report.items.select_related("owner").order_by("due_date", "pk")
     day = report_day(report.period)
     actions = delivery.action_rows(report_actions(report.plan, report.workstream), day)
+    actions = actions.order_by("rag_rank", "reference")[:actions_shown]
     indicators = list(report_indicators(report.plan, report.workstream))
     return {
         "report": {
@@ -495,7 +503,7 @@ def report_snapshot(report: ProgressReport) -> dict:
                 "outcome": item.get_outcome_display(),
                 "carried": item.carried_from_id is not None,
             }
-            for item in report.items.select_related("owner").order_by("due_date", "pk")
+            for item in items
         ],
         "actions": [
             {
@@ -507,7 +515,7 @@ def report_snapshot(report: ProgressReport) -> dict:
                 "status": Rag(action.rag_code).label + (": overdue" if action.overdue else ""),
                 "slips": action.slip_count,
             }
-            for action in actions.order_by("rag_rank", "reference")
+            for action in actions
         ],
         "indicators": [
             {
@@ -721,6 +729,57 @@ def report_content(report: ProgressReport) -> dict:
     return report.snapshot if report.is_frozen else report_snapshot(report)
 
 
+# A report's page lists this many of its actions, the most pressing first; its counts are of
+# them all. A workstream of thousands of actions made a page of thousands of rows (870 ms at
+# 20,000 actions: docs/scaling.md), which no board member reads down.
+REPORT_ACTIONS_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class ReportEvidence:
+    """What a report's page shows of its content: the content with its actions cut to the
+    most pressing REPORT_ACTIONS_SHOWN, how many were in each BRAG state, and in all."""
+
+    content: dict
+    rag_counts: list[tuple[Rag, int]]
+    action_count: int
+    # The items as rows (``report_items``), for a report still open to change.
+    items: list = field(default_factory=list)
+    # Where every one of them is listed, for the live plan's reports: the action list judged
+    # on the report's day, or, once signed off, the board pack's sheet of the sealed report.
+    all_url: str = ""
+
+    @property
+    def cut(self) -> bool:
+        return self.action_count > len(self.content["actions"])
+
+
+def report_evidence(report: ProgressReport) -> ReportEvidence:
+    """The report's content as its page shows it (``report_content``, cut to the most pressing
+    actions). A signed-off report's from its snapshot; any other's from the live rows, where
+    only the actions shown are read whole and the rest are counted by the database."""
+    month = f"{report.period:%Y-%m}"
+    live = report.plan.status == Plan.Status.LIVE
+    if report.is_frozen:
+        content = report.snapshot
+        return ReportEvidence(
+            content={**content, "actions": content["actions"][:REPORT_ACTIONS_SHOWN]},
+            rag_counts=content_rag_counts(content["actions"]),
+            action_count=len(content["actions"]),
+            all_url=f"{reverse('governance:board-pack')}?period={month}" if live else "",
+        )
+    counts = report_actions(report.plan, report.workstream).rag_counts(report_day(report.period))
+    code = report.workstream.code if report.workstream_id else None
+    items = list(report_items(report))
+    return ReportEvidence(
+        content=report_snapshot(report, actions_shown=REPORT_ACTIONS_SHOWN, items=items),
+        items=items,
+        rag_counts=[(rag, n) for rag, n in counts.items() if n],
+        action_count=sum(counts.values()),
+        all_url=delivery.action_list_url(workstream=code, period=month) if live else "",
+    )
+
+
 def report_before(report: ProgressReport) -> ProgressReport | None:
     """The same workstream's (or the programme's) report for the latest earlier month."""
     return (
@@ -792,7 +851,15 @@ class Comparison:
     before: ProgressReport
     after: ProgressReport
     questions: list[ComparedQuestion]
+    # The actions shown: those whose status changed first, each group in the later report's
+    # order (most pressing first), at most REPORT_ACTIONS_SHOWN; and how many in all.
     actions: list[ComparedAction]
+    action_count: int = 0
+    changed_count: int = 0
+
+    @property
+    def cut(self) -> bool:
+        return self.action_count > len(self.actions)
 
 
 QUESTIONS = (
@@ -831,7 +898,16 @@ def report_comparison(one: ProgressReport, other: ProgressReport) -> Comparison:
         # In the later report's order (most pressing first), then those it no longer has.
         for reference in [*new_actions, *(r for r in old_actions if r not in new_actions)]
     ]
-    return Comparison(before, after, questions, actions)
+    changed = [action for action in actions if action.changed]
+    same = [action for action in actions if not action.changed]
+    return Comparison(
+        before,
+        after,
+        questions,
+        actions=(changed + same)[:REPORT_ACTIONS_SHOWN],
+        action_count=len(actions),
+        changed_count=len(changed),
+    )
 
 
 def report_meetings(report: ProgressReport):

@@ -202,22 +202,23 @@ class ReportPageMixin:
         user = self.request.user
         steps = selectors.report_steps(user, report)
         reviews = list(selectors.report_reviews(report))
-        content = selectors.report_content(report)
+        evidence = selectors.report_evidence(report)
         context = {
             "report": report,
-            "content": content,
+            "content": evidence.content,
+            "evidence": evidence,
             "frozen": report.is_frozen,
             "steps": steps,
             "workflow_steps": steps - {selectors.EDIT},
             "waiting": selectors.report_waiting_for(user, report),
             "reviews": reviews,
             "signed_off": selectors.report_sign_off_review(reviews),
-            "rag_counts": selectors.content_rag_counts(content["actions"]),
+            "rag_counts": evidence.rag_counts,
             "before": selectors.report_before(report),
             "actions_link": report.plan.status == Plan.Status.LIVE,
         }
         if not report.is_frozen:
-            context["items"] = list(selectors.report_items(report))
+            context["items"] = evidence.items
             context["may_track"] = report.workstream_id is not None and user.has_perm(
                 "workstreams.add_action"
             )

@@ -696,3 +696,73 @@ def test_everyone_signed_in_has_reports_in_the_header(client, plan):
     for username in ("viewer", "lead.mp", "exec.director"):
         content = signed_in(client, username).get("/").content.decode()
         assert re.search(r'href="/reports/"[^>]*>\s*Reports\s*</a>', content), username
+
+
+# --- A workstream of many actions ----------------------------------------------------------
+
+
+@pytest.fixture
+def large_reports(db):
+    """generate_plan's reports: a workstream of 70 or more actions, its months signed off and
+    its latest a draft (the reference plan is closed by it)."""
+    from django.core.management import call_command
+
+    call_command("generate_plan", actions=300, months=3, seed=5, verbosity=0)
+    plan = ProgressReport.objects.filter(plan__status="live").first().plan
+    workstream = plan.workstreams.order_by("code").first()
+    reports = ProgressReport.objects.filter(plan=plan, workstream=workstream).order_by("period")
+    return workstream, reports
+
+
+def rows_and_counts(page: str) -> tuple[list[str], int]:
+    table = page.split('id="report-actions"')[1].split("</table>")[0]
+    counts = page.split('id="report-rag-counts"')[1].split("</ul>")[0]
+    return re.findall(r'data-reference="([^"]+)"', table), sum(
+        int(n) for n in re.findall(r"(\d+)</li>", counts)
+    )
+
+
+@pytest.mark.parametrize("which", ["signed off", "draft"])
+def test_a_report_of_many_actions_lists_the_most_pressing_and_counts_them_all(
+    client, large_reports, which
+):
+    workstream, reports = large_reports
+    total = workstream.actions.count()
+    assert total > selectors.REPORT_ACTIONS_SHOWN
+    report = next(
+        r
+        for r in reports
+        if (r.status == ProgressReport.Status.SIGNED_OFF) == (which == "signed off")
+    )
+    page = signed_in(client, "office").get(report.get_absolute_url()).content.decode()
+    shown, counted = rows_and_counts(page)
+    assert len(shown) == selectors.REPORT_ACTIONS_SHOWN
+    assert counted == total
+    content = selectors.report_content(report)  # every action, as sealed or as it would be
+    assert shown == [row["reference"] for row in content["actions"][: len(shown)]]
+    note = page.split('id="report-actions-cut"')[1].split("</p>")[0]
+    assert f"of the report's {total:,} actions" in note
+    if which == "draft":
+        link = html.unescape(re.search(r'href="([^"]+)"', note).group(1))
+        listed = client.get(link).content.decode()
+        assert f"{total:,} action" in listed or f"{total} action" in listed
+    else:
+        assert "checksum" in note and "board-pack.xlsx?period=" in note
+
+
+def test_two_months_compared_show_what_changed_first(client, large_reports):
+    workstream, reports = large_reports
+    earlier, later = list(reports)[-2:]
+    comparison = selectors.report_comparison(earlier, later)
+    assert comparison.action_count == workstream.actions.count()
+    assert len(comparison.actions) == selectors.REPORT_ACTIONS_SHOWN
+    changed = [action.changed for action in comparison.actions]
+    assert changed == sorted(changed, reverse=True)  # every change before the first "same"
+    page = signed_in(client, "office").get(compare_url(later, earlier)).content.decode()
+    words = text_of_html(page.split('id="compared-count"')[1].split("</p>")[0])
+    assert words.startswith(f"{comparison.changed_count} of {comparison.action_count} actions")
+    assert len(re.findall(r"<tr [^>]*data-reference=", page)) == selectors.REPORT_ACTIONS_SHOWN
+
+
+def text_of_html(fragment: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment.lstrip(">"))).split())
