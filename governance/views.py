@@ -1,6 +1,7 @@
 import datetime
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -8,9 +9,11 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
+from workstreams import derived
 from workstreams import selectors as delivery
 from workstreams.history import history_entries
 from workstreams.models import Plan, Rag, month_start
@@ -93,10 +96,21 @@ class DashboardView(LivePlanMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         asked = dashboard_asked(self.plan, self.request.GET)
+        as_at = asked.as_at
+        # The page as rendered is cached with its figures (derived.cache_key): the same
+        # for every reader, keyed by the plan, the day and the whole query (a wrong month's
+        # errors included). Where it is cached, the figures are never read.
+        page_key = derived.cache_key(
+            "dashboard-page", (self.plan.pk, as_at.today, self.request.GET.urlencode())
+        )
         context.update(
             form=asked.form,
             months=asked.months,
-            board=dashboard.dashboard(self.plan, asked.as_at),
+            period=as_at.period,
+            board=SimpleLazyObject(lambda: dashboard.dashboard(self.plan, as_at)),
+            page_key=page_key,
+            page_seconds=settings.GRIP_DERIVED_CACHE_SECONDS,
+            page_cache="default" if page_key else "uncached",
             rags=list(Rag),
         )
         return context

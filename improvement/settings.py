@@ -227,7 +227,10 @@ CACHES = {
         os.environ.get("CACHE_URL", ""),
         key_prefix=os.environ.get("CACHE_KEY_PREFIX") or "grip",
         timeout=int(os.environ.get("CACHE_TIMEOUT") or "300"),
-    )
+    ),
+    # Where a page's cached fragment goes when derived figures are not cached
+    # (GRIP_DERIVED_CACHE_SECONDS=0): nowhere (governance.views.DashboardView).
+    "uncached": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
 }
 SESSION_ENGINE = session_engine_for(CACHES["default"])
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 60 * 60)))

@@ -61,12 +61,20 @@ def cached(name: str, asked: tuple, compute: Callable[[], object]):
     figures depend on besides the records: the plan, the day, the month...) while no record
     has changed since. One query (the count) when cached. ``GRIP_DERIVED_CACHE_SECONDS=0``
     turns caching off."""
-    seconds = settings.GRIP_DERIVED_CACHE_SECONDS
-    if not seconds:
+    key = cache_key(name, asked)
+    if key is None:
         return compute()
-    key = ":".join(["grip", name, str(change_count()), *(str(part) for part in asked)])
     found = cache.get(key)
     if found is None:
         found = compute()
-        cache.set(key, found, seconds)
+        cache.set(key, found, settings.GRIP_DERIVED_CACHE_SECONDS)
     return found
+
+
+def cache_key(name: str, asked: tuple) -> str | None:
+    """The key figures ``name`` for ``asked`` are cached under while no record changes (one
+    query, the count); None when caching is off. A page caching its rendered figures (the
+    ``{% cache %}`` tag) uses it so they go stale exactly when the figures do."""
+    if not settings.GRIP_DERIVED_CACHE_SECONDS:
+        return None
+    return ":".join(["grip", name, str(change_count()), *(str(part) for part in asked)])

@@ -120,3 +120,22 @@ def test_a_cached_page_is_the_page_worked_out_afresh(
     missed, hit = page(client, url), page(client, url)
     settings.GRIP_DERIVED_CACHE_SECONDS = 0
     assert missed == hit == page(client, url)
+
+
+def red_on_page(response, code: str) -> int:
+    row = response.content.decode().split(f'data-workstream="{code}"')[1].split("</tr>")[0]
+    return int(re.search(r'data-rag="red".*?<a [^>]*>(\d+)', row, re.S).group(1))
+
+
+def test_the_dashboard_page_shows_a_committed_change_at_once(
+    client, derived_cache, board_member, chair_mp, django_capture_on_commit_callbacks
+):
+    """The page is cached as rendered: a change must show on the next view all the same."""
+    client.force_login(board_member)
+    url = "/dashboard/?period=2019-01"
+    before = red_on_page(client.get(url), "MP")
+    assert red_on_page(client.get(url), "MP") == before  # read from the cache
+    action = Action.objects.get(plan__status="live", reference="MP-1.2")
+    with django_capture_on_commit_callbacks(execute=True):
+        record(action, chair_mp, status=ActionStatus.OFF_TRACK)
+    assert red_on_page(client.get(url), "MP") == before + 1
