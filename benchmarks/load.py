@@ -27,6 +27,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -334,47 +335,70 @@ def quiet_awaited(seconds: int) -> tuple[float, float, float]:
 # --- CPU: who used the two cores ------------------------------------------------------------
 
 
-def cpu_seconds(process) -> dict:
-    """CPU seconds so far: the machine's (all, busy), gunicorn's (master and workers) and, by
-    pid, those of the PostgreSQL processes serving the test's database (connections come and
-    go; other people's databases on the same server are not counted)."""
-    import psutil
+class CpuWatch:
+    """CPU seconds used while the users run: the machine's (all, busy), gunicorn's (master and
+    workers) and PostgreSQL's for the test's database (the processes of its connections; other
+    people's databases on the same server are not counted). Processes come and go (gunicorn
+    replaces a worker after ``max_requests``, and its connections close with it), so they are
+    read every second and each is counted to its last reading."""
 
-    database = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/")
+    def __init__(self, gunicorn_pid: int):
+        import psutil
 
-    machine = psutil.cpu_times()
-    total = sum(machine)
-    idle = machine.idle + getattr(machine, "iowait", 0)
+        self.psutil = psutil
+        self.master = psutil.Process(gunicorn_pid)
+        self.database = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/")
+        self.first: dict[tuple[str, int], float] = {}
+        self.last: dict[tuple[str, int], float] = {}
+        self.machine = psutil.cpu_times()
+        self.read(start=True)
+        self.workers_at_start = len(self.first) - 1 - self.postgres_count()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.watch, daemon=True)
+        self.thread.start()
 
-    def used(proc):
+    def processes(self):
         try:
-            times = proc.cpu_times()
-            return times.user + times.system
-        except psutil.Error:
-            return 0.0
+            yield from (("gunicorn", p) for p in [self.master, *self.master.children(True)])
+        except self.psutil.Error:
+            return  # gunicorn has stopped: the run is over
+        for proc in self.psutil.process_iter(["name", "cmdline"]):
+            command = " ".join(proc.info["cmdline"] or [])
+            if proc.info["name"] == "postgres" and f" {self.database} " in command:
+                yield "postgres", proc
 
-    master = psutil.Process(process.pid)
-    return {
-        "all": total,
-        "busy": total - idle,
-        "gunicorn": used(master) + sum(used(child) for child in master.children(recursive=True)),
-        "postgres": {
-            proc.pid: used(proc)
-            for proc in psutil.process_iter(["name", "cmdline"])
-            if proc.info["name"] == "postgres"
-            and f" {database} " in " ".join(proc.info["cmdline"] or [])
-        },
-    }
+    def read(self, start: bool = False) -> None:
+        for group, proc in self.processes():
+            try:
+                times = proc.cpu_times()
+            except self.psutil.Error:
+                continue
+            key = (group, proc.pid)
+            self.first.setdefault(key, times.user + times.system if start else 0.0)
+            self.last[key] = times.user + times.system
 
+    def postgres_count(self) -> int:
+        return sum(1 for group, _ in self.last if group == "postgres")
 
-def cpu_used(before: dict, after: dict) -> dict:
-    """CPU seconds between two readings. PostgreSQL's counts its processes alive at the end
-    (a connection closed during the run takes its seconds with it)."""
-    used = {k: after[k] - before[k] for k in ("all", "busy", "gunicorn")}
-    used["postgres"] = sum(
-        s - before["postgres"].get(pid, 0.0) for pid, s in after["postgres"].items()
-    )
-    return used
+    def watch(self) -> None:
+        while not self.done.wait(1):
+            self.read()
+
+    def stopped(self) -> dict:
+        self.done.set()
+        self.thread.join()
+        self.read()
+        before, after = self.machine, self.psutil.cpu_times()
+        every = sum(after) - sum(before)
+        idle = after.idle - before.idle + getattr(after, "iowait", 0) - getattr(before, "iowait", 0)
+        used = {"all": every, "busy": every - idle, "gunicorn": 0.0, "postgres": 0.0}
+        # Workers gunicorn started during the run, each replacing one (max_requests).
+        used["workers replaced"] = (
+            len(self.last) - 1 - self.postgres_count() - self.workers_at_start
+        )
+        for key, seconds in self.last.items():
+            used[key[0]] += seconds - self.first[key]
+        return used
 
 
 # --- The run --------------------------------------------------------------------------------
@@ -437,7 +461,7 @@ def load_test(args) -> None:
             "--only-summary",
         ]
         load_average = quiet_awaited(args.wait_for_quiet)
-        cpu_before = cpu_seconds(gunicorn)
+        cpu_watch = CpuWatch(gunicorn.pid)
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         print(
             f"locust: {args.users} users at {args.spawn_rate} a second for {args.run_time} s "
@@ -446,7 +470,7 @@ def load_test(args) -> None:
         )
         with open(out / "locust.log", "w") as log:
             subprocess.run(command, cwd=HERE, env=env, stdout=log, stderr=subprocess.STDOUT)
-        cpu_after = cpu_seconds(gunicorn)
+        cpu = cpu_watch.stopped()
         children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         after = counted()
         if not results.exists():
@@ -455,7 +479,7 @@ def load_test(args) -> None:
             getattr(children_after, f) - getattr(children_before, f)
             for f in ("ru_utime", "ru_stime")
         )
-        cpu = cpu_used(cpu_before, cpu_after) | {"locust": locust_cpu}
+        cpu["locust"] = locust_cpu
         missed = report(
             args,
             plan_words,
@@ -541,7 +565,8 @@ def report(args, plan_words, results, before, after, cpu, workdir) -> list[str]:
     print(
         f"CPU ({os.cpu_count()} cores, {cpu['all'] / (os.cpu_count() or 1):.0f} s): {busy:.0f} % "
         f"busy; CPU seconds: gunicorn {cpu['gunicorn']:.0f}, PostgreSQL {cpu['postgres']:.0f}, "
-        f"locust {cpu['locust']:.0f}, everything else on the machine {others:.0f}\n"
+        f"locust {cpu['locust']:.0f}, everything else on the machine {others:.0f}; gunicorn "
+        f"workers replaced during the run (max_requests): {cpu['workers replaced']}\n"
     )
     header = ["request", "requests", "failures", "rps", "p50 ms", "p95 ms", "p99 ms"]
     rows = [
