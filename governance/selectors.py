@@ -270,15 +270,17 @@ def _attention_shortlists(actions, today: datetime.date) -> tuple[dict, int]:
         .filter(place__lte=MY_WORK_ROWS)
         .values_list("id", "attention", "in_list", "without_update")
     )
-    totals, without_update, ids = dict.fromkeys(Attention, 0), 0, []
+    totals, without_update, reasons = dict.fromkeys(Attention, 0), 0, {}
     for action_id, attention, in_list, without_update_in_all in first:
         totals[Attention(attention)], without_update = in_list, without_update_in_all
-        ids.append(action_id)
+        reasons[action_id] = Attention(attention)
     lists = {reason: [] for reason in Attention}
-    rows = delivery.action_rows(actions.model.objects.filter(id__in=ids), today)
+    rows = delivery.action_rows(actions.model.objects.filter(id__in=list(reasons)), today)
     for action in rows.order_by(*SHORTLIST_ORDER):
         action.can_update = True  # the actions given are the ones the user may update
-        lists[Attention(action.attention)].append(action)
+        # Listed under the reason it was counted with: an update saved between the two
+        # queries may have changed its reason since (or left it none).
+        lists[reasons[action.id]].append(action)
     shortlists = {
         reason: Shortlist(
             rows=lists[reason],
