@@ -181,16 +181,18 @@ def cast_chosen(chair_side: int, board: int) -> dict:
     accounts += [(lead, code_of[work[lead][0]], work[lead]) for lead in leads]
     accounts = [(user, code, refs) for user, code, refs in accounts if refs]
 
+    chair_side_ids = [user.pk for user, _, _ in accounts]  # one role per account
     readers = list(
         User.objects.filter(
             is_active=True,
             memberships__role__in=[Membership.Role.CHAIR, Membership.Role.MEMBER],
             memberships__body__kind=Body.Kind.PROGRAMME_BOARD,
         )
+        .exclude(pk__in=chair_side_ids)
         .distinct()
         .order_by("username")
     )
-    taken = [user.pk for user, _, _ in accounts] + [user.pk for user in readers]
+    taken = chair_side_ids + [user.pk for user in readers]
     readers += (
         User.objects.filter(is_active=True, is_staff=False, is_superuser=False)
         .filter(memberships=None, groups=None)
