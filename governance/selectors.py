@@ -782,10 +782,12 @@ def report_evidence(report: ProgressReport) -> ReportEvidence:
     )
 
 
-def report_before(report: ProgressReport) -> ProgressReport | None:
-    """The same workstream's (or the programme's) report for the latest earlier month."""
+def report_before(report: ProgressReport, *, content: bool = True) -> ProgressReport | None:
+    """The same workstream's (or the programme's) report for the latest earlier month.
+    ``content=False``: without its snapshot (about 1 MB at 5,000 actions), for a link."""
+    reports = ProgressReport.objects.all() if content else ProgressReport.objects.defer("snapshot")
     return (
-        ProgressReport.objects.filter(
+        reports.filter(
             plan_id=report.plan_id, workstream_id=report.workstream_id, period__lt=report.period
         )
         .select_related("plan", "workstream")
