@@ -10,7 +10,6 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils import timezone
 
 from workstreams import derived
@@ -747,8 +746,8 @@ class ReportEvidence:
     action_count: int
     # The items as rows (``report_items``), for a report still open to change.
     items: list = field(default_factory=list)
-    # Where every one of them is listed, for the live plan's reports: the action list judged
-    # on the report's day, or, once signed off, the board pack's sheet of the sealed report.
+    # Where every one of them is listed, for a live plan's report not yet signed off: the
+    # action list judged on the report's day. A signed-off report's are in its sealed record.
     all_url: str = ""
 
     @property
@@ -768,7 +767,6 @@ def report_evidence(report: ProgressReport) -> ReportEvidence:
             content={**content, "actions": content["actions"][:REPORT_ACTIONS_SHOWN]},
             rag_counts=content_rag_counts(content["actions"]),
             action_count=len(content["actions"]),
-            all_url=f"{reverse('governance:board-pack')}?period={month}" if live else "",
         )
     counts = report_actions(report.plan, report.workstream).rag_counts(report_day(report.period))
     code = report.workstream.code if report.workstream_id else None
