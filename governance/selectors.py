@@ -759,8 +759,6 @@ def report_evidence(report: ProgressReport) -> ReportEvidence:
     """The report's content as its page shows it (``report_content``, cut to the most pressing
     actions). A signed-off report's from its snapshot; any other's from the live rows, where
     only the actions shown are read whole and the rest are counted by the database."""
-    month = f"{report.period:%Y-%m}"
-    live = report.plan.status == Plan.Status.LIVE
     if report.is_frozen:
         content = report.snapshot
         return ReportEvidence(
@@ -770,6 +768,8 @@ def report_evidence(report: ProgressReport) -> ReportEvidence:
         )
     counts = report_actions(report.plan, report.workstream).rag_counts(report_day(report.period))
     code = report.workstream.code if report.workstream_id else None
+    live = report.plan.status == Plan.Status.LIVE
+    month = f"{report.period:%Y-%m}"
     items = list(report_items(report))
     return ReportEvidence(
         content=report_snapshot(report, actions_shown=REPORT_ACTIONS_SHOWN, items=items),

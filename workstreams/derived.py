@@ -51,6 +51,8 @@ def count_change(using: str | None = None) -> None:
     there is none). However many rows a transaction writes, it counts once."""
     using = using or DEFAULT_DB_ALIAS
     connection = transaction.get_connection(using)
+    # The transaction's waiting callbacks are in ``run_on_commit`` (Django drops those of a
+    # savepoint rolled back): one of ours there means this transaction is already counted.
     if connection.in_atomic_block and any(
         getattr(callback, "counts_changes", False) for _, callback, _ in connection.run_on_commit
     ):
