@@ -50,8 +50,12 @@ class ActionFilter(django_filters.FilterSet):
         field_name="workstream__code", label="Workstream", empty_label="All workstreams"
     )
     # The derived BRAG, as every badge and count shows it (an overdue action is off track).
+    # An annotation of the action's own row: no join repeats a row, so no DISTINCT (the
+    # filter's default), which made the paginator count DISTINCT over every column (15 ms of
+    # a 37 ms page at 20,000 actions).
     status = django_filters.MultipleChoiceFilter(
         field_name="rag_code",
+        distinct=False,
         choices=Rag.choices,
         widget=forms.CheckboxSelectMultiple,
         label="Status",
