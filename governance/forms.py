@@ -64,8 +64,17 @@ class ReportAnswersForm(forms.Form):
         )
 
 
+class PersonSelect(forms.Select):
+    """A choice of people: a plain ``<select>``, its options written in one template rather
+    than one included template each (a council has hundreds of people)."""
+
+    template_name = "governance/widgets/person_select.html"
+
+
 class PersonChoiceField(forms.ModelChoiceField):
     """People who can sign in, by name."""
+
+    widget = PersonSelect
 
     def __init__(self, **kwargs):
         people = get_user_model().objects.filter(is_active=True)

@@ -766,3 +766,25 @@ def test_two_months_compared_show_what_changed_first(client, large_reports):
 
 def text_of_html(fragment: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment.lstrip(">"))).split())
+
+
+def test_the_owner_choice_lists_every_active_person_by_name_and_keeps_the_choice():
+    """The people select is written in one template (PersonSelect): each active person once,
+    by name, the chosen one selected when the form comes back with an error."""
+    from governance.forms import ReportItemForm
+    from workstreams.audit import display_name
+
+    people = get_user_model().objects.filter(is_active=True)
+    chosen = people.order_by("pk").last()
+    bound = ReportItemForm(data={"item-owner": chosen.pk, "item-description": ""})
+    assert not bound.is_valid()
+    rendered = str(bound["owner"])
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', rendered)
+    assert [value for value, _, _ in options] == [""] + [
+        str(p.pk) for p in people.order_by("first_name", "last_name", "username")
+    ]
+    assert [value for value, selected, _ in options if selected] == [str(chosen.pk)]
+    assert {v: html.unescape(label) for v, _, label in options}[str(chosen.pk)] == (
+        display_name(chosen)
+    )
+    assert 'name="item-owner"' in rendered and 'id="id_item-owner"' in rendered

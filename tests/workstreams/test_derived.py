@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.db import transaction
 
 from governance.dashboard import _dashboard, dashboard
+from governance.models import ProgressReport
 from tests.helpers import record
 from workstreams.derived import change_count
 from workstreams.models import Action, ActionStatus, Rag
@@ -139,3 +140,45 @@ def test_the_dashboard_page_shows_a_committed_change_at_once(
     with django_capture_on_commit_callbacks(execute=True):
         record(action, chair_mp, status=ActionStatus.OFF_TRACK)
     assert red_on_page(client.get(url), "MP") == before + 1
+
+
+def test_a_cached_report_page_is_the_page_worked_out_afresh(
+    client, settings, derived_cache, chair_mp
+):
+    """Each report of the reference plan, signed off or still open, as its chair sees it."""
+    client.force_login(chair_mp)
+    for report in ProgressReport.objects.filter(plan__status="live"):
+        url = report.get_absolute_url()
+        settings.GRIP_DERIVED_CACHE_SECONDS = 600
+        missed, hit = page(client, url), page(client, url)
+        settings.GRIP_DERIVED_CACHE_SECONDS = 0
+        assert missed == hit == page(client, url), url
+
+
+def count_on_report(response, rag: Rag) -> int:
+    counts = response.content.decode().split('id="report-rag-counts"')[1].split("</ul>")[0]
+    found = re.search(rf'data-rag="{rag.value}">.*?</strong> (\d+)</li>', counts, re.S)
+    return int(found.group(1)) if found else 0
+
+
+def test_a_report_page_shows_a_committed_change_at_once(
+    client, derived_cache, chair_mp, django_capture_on_commit_callbacks
+):
+    """A report not yet signed off shows the live evidence: cached, it still shows a change
+    on the next view. A signed-off report keeps its sealed picture."""
+    live = ProgressReport.objects.filter(plan__status="live").exclude(
+        status=ProgressReport.Status.SIGNED_OFF
+    )
+    report = live.filter(workstream__isnull=False).first()
+    sealed = ProgressReport.objects.get(
+        plan__status="live", status=ProgressReport.Status.SIGNED_OFF
+    )
+    client.force_login(chair_mp)
+    before = count_on_report(client.get(report.get_absolute_url()), Rag.RED)
+    assert count_on_report(client.get(report.get_absolute_url()), Rag.RED) == before  # cached
+    sealed_before = page(client, sealed.get_absolute_url())
+    action = report.workstream.actions.filter(status=ActionStatus.ON_TRACK).first()
+    with django_capture_on_commit_callbacks(execute=True):
+        record(action, action.lead_officer, status=ActionStatus.OFF_TRACK)
+    assert count_on_report(client.get(report.get_absolute_url()), Rag.RED) == before + 1
+    assert page(client, sealed.get_absolute_url()) == sealed_before
