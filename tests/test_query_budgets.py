@@ -112,7 +112,7 @@ BUDGETS = {
     "governance:board-pack [as of a past day]": 20,
     "governance:report-list": 7,
     "governance:report-detail": 14,
-    "governance:report-detail [signed off]": 7,
+    "governance:report-detail [signed off]": 8,
     "governance:report-compare": 15,
     "governance:report-edit": 4,
     "governance:meeting-list": 8,
