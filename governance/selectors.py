@@ -799,12 +799,12 @@ def _report_evidence(report: ProgressReport, today: datetime.date) -> ReportEvid
     )
 
 
-def report_before(report: ProgressReport, *, content: bool = True) -> ProgressReport | None:
-    """The same workstream's (or the programme's) report for the latest earlier month.
-    ``content=False``: without its snapshot (about 1 MB at 5,000 actions), for a link."""
-    reports = ProgressReport.objects.all() if content else ProgressReport.objects.defer("snapshot")
+def report_before(report: ProgressReport) -> ProgressReport | None:
+    """The same workstream's (or the programme's) report for the latest earlier month,
+    without its snapshot (about 1 MB at 5,000 actions): read when its content is needed."""
     return (
-        reports.filter(
+        ProgressReport.objects.defer("snapshot")
+        .filter(
             plan_id=report.plan_id, workstream_id=report.workstream_id, period__lt=report.period
         )
         .select_related("plan", "workstream")
@@ -893,8 +893,16 @@ QUESTIONS = (
 def report_comparison(one: ProgressReport, other: ProgressReport) -> Comparison:
     """Two reports side by side, the earlier month first: each question's lines (what needs
     to happen as one line an item), what changed marked, and each action's BRAG in both,
-    each read as its page shows it (``report_content``)."""
+    each read as its page shows it (``report_content``).
+
+    Worked out once until a record changes or the day does (``derived.cached``): it reads
+    every action of both (a live report's from the plan, a signed-off one's sealed)."""
     before, after = sorted((one, other), key=lambda report: (report.period, report.pk))
+    asked = (before.pk, after.pk, timezone.localdate())
+    return derived.cached("report-comparison", asked, lambda: _report_comparison(before, after))
+
+
+def _report_comparison(before: ProgressReport, after: ProgressReport) -> Comparison:
     old, new = report_content(before), report_content(after)
     questions = [
         compare_lines(label, old["answers"][name], new["answers"][name])

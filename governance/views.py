@@ -228,7 +228,7 @@ class ReportPageMixin:
             "reviews": reviews,
             "signed_off": selectors.report_sign_off_review(reviews),
             "rag_counts": evidence.rag_counts,
-            "before": selectors.report_before(report, content=False),
+            "before": selectors.report_before(report),
             "actions_link": report.plan.status == Plan.Status.LIVE,
         }
         if not report.is_frozen:

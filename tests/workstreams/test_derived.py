@@ -2,6 +2,7 @@
 (workstreams/derived.py). The suite runs with that cache off (tests/environment.py): here it
 is on, and commits are what ``django_capture_on_commit_callbacks(execute=True)`` runs."""
 
+import contextlib
 import datetime
 import re
 
@@ -9,10 +10,11 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import transaction
+from django.urls import reverse
 
 from governance.dashboard import _dashboard, dashboard
 from governance.models import ProgressReport
-from tests.helpers import record
+from tests.helpers import record, report_in_state
 from workstreams.derived import change_count
 from workstreams.models import Action, ActionStatus, Rag
 from workstreams.selectors import AsAt
@@ -182,3 +184,39 @@ def test_a_report_page_shows_a_committed_change_at_once(
         record(action, action.lead_officer, status=ActionStatus.OFF_TRACK)
     assert count_on_report(client.get(report.get_absolute_url()), Rag.RED) == before + 1
     assert page(client, sealed.get_absolute_url()) == sealed_before
+
+
+@contextlib.contextmanager
+def committed(django_capture_on_commit_callbacks):
+    """Run the block as if its transaction committed: its on-commit callbacks run and are
+    then gone, as after a real commit, so that a later change in the test counts again (the
+    test's own transaction never commits)."""
+    connection = transaction.get_connection()
+    start = len(connection.run_on_commit)
+    with django_capture_on_commit_callbacks(execute=True):
+        yield
+    del connection.run_on_commit[start:]
+
+
+def test_a_cached_comparison_of_two_months_shows_a_committed_change_at_once(
+    client, settings, derived_cache, plan, lead_mp, django_capture_on_commit_callbacks
+):
+    with committed(django_capture_on_commit_callbacks):
+        december = report_in_state(plan, "signed_off", period=datetime.date(2018, 12, 1))
+        january = report_in_state(plan, "draft", period=datetime.date(2019, 1, 1))
+    url = reverse("governance:report-compare", args=[january.pk])
+    client.force_login(lead_mp)
+    missed, hit = page(client, url), page(client, url)
+    settings.GRIP_DERIVED_CACHE_SECONDS = 0
+    assert missed == hit == page(client, url)
+    settings.GRIP_DERIVED_CACHE_SECONDS = 600
+
+    action = Action.objects.get(plan=plan, reference="MP-1.2")
+    assert action.status == ActionStatus.ON_TRACK
+    row = page(client, url).split('data-reference="MP-1.2"')[1].split("</tr>")[0]
+    assert "Off track" not in row
+    with committed(django_capture_on_commit_callbacks):
+        record(action, lead_mp, status=ActionStatus.OFF_TRACK)
+    row = page(client, url).split('data-reference="MP-1.2"')[1].split("</tr>")[0]
+    assert "Off track" in row and "Changed" in row
+    assert december.status == ProgressReport.Status.SIGNED_OFF
