@@ -304,8 +304,13 @@ def delivery_table(
     # The moves of each action that slipped, counted once each (not once per figure).
     plan_slips = slips_of(Action.objects.filter(plan=plan), as_at.recorded_before)
     moves = dict(plan_slips.values("action").annotate(n=Count("pk")).values_list("action", "n"))
-    # Joined in the database, not sent back as a list of thousands of ids to parse.
-    slipped = actions.filter(id__in=plan_slips.values("action")).values_list("id", "workstream_id")
+    # Joined in the database, not sent back as a list of thousands of ids to parse; unordered
+    # (the actions' default order joined the plan and workstream to sort 4,000 rows).
+    slipped = (
+        actions.filter(id__in=plan_slips.values("action"))
+        .order_by()
+        .values_list("id", "workstream_id")
+    )
 
     workstreams = sorted(
         workstreams if workstreams is not None else plan.workstreams.all(), key=lambda w: w.code
