@@ -139,7 +139,8 @@ def _latest_history_ids(plan: Plan, moment: datetime.datetime) -> QuerySet:
         .order_by("-history_date", "-history_id")
         .values("history_id")[:1]
     )
-    return Action.objects.filter(plan=plan).values(then=Subquery(latest))
+    # Unordered: the actions' default order sorted all of them after the probes (30 ms).
+    return Action.objects.filter(plan=plan).order_by().values(then=Subquery(latest))
 
 
 def history_ids_as_they_stood(plan: Plan, moment: datetime.datetime) -> list[int]:
