@@ -487,6 +487,7 @@ def asks_of(cast: Cast, args) -> list[Ask]:
             report.get_absolute_url() if report else "",
             "page",
             note=f"{report}" if report else "no report",
+            cached=True,
         ),
         Ask("office", "GET /dashboard/", "/dashboard/", "page", cached=True),
         Ask(
