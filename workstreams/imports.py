@@ -55,13 +55,14 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 from openpyxl.utils import get_column_letter
 
 from .audit import display_name
 from .models import Action, ActionStatus, DueDateChange, ImportMapping, Plan
 from .resources import ActionResource, unescape_formula
+from .selectors import EqualsAnyOf
 from .services import (
     ACTION_PLAN_FIELDS,
     ImportedAction,
@@ -553,9 +554,21 @@ CREATE, CHANGE, SAME, ERROR = "create", "change", "same", "error"
 DELIVERY_FIELDS = ("status", "progress_narrative", "evidence_of_impact", "next_steps")
 
 
+class IsAnyOf(EqualsAnyOf):
+    """``column = ANY(%s)`` on PostgreSQL (``selectors.EqualsAnyOf``), ``column IN (SELECT
+    value FROM json_each(%s))`` on SQLite: the values sent as one parameter however many
+    there are, so a sheet's references are looked up in one query whatever its length (an
+    IN list of 20,000 placeholders is slow to build, and past SQLite's limit)."""
+
+    def as_sqlite(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = json.dumps(list(self.rhs))
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, values]
+
+
 class Lookups:
-    """The plan as it is now, read once for the whole file: a fixed number of queries for
-    every 500 rows, whatever the file says."""
+    """The plan as it is now, read once for the whole file: a fixed number of queries,
+    however many rows the file has and whatever they say."""
 
     def __init__(self, plan: Plan, references):
         self.plan = plan
@@ -587,24 +600,25 @@ class Lookups:
         wanted = {r.casefold() for r in references if r}
         asked = sorted({r for r in references if r} | {r.upper() for r in references if r})
         last = ActionUpdate.objects.filter(action=OuterRef("pk")).order_by("-created_at", "-pk")
+        # At most one request waits per action (a constraint): no order to join for.
         pending = DueDateChange.objects.filter(
             action=OuterRef("pk"), decision=DueDateChange.Decision.PENDING
+        ).order_by()
+        actions = (
+            Action.objects.filter(IsAnyOf(F("reference"), asked), plan=plan)
+            .select_related("workstream")
+            .annotate(
+                last_narrative=Subquery(last.values("progress_narrative")[:1]),
+                last_next_steps=Subquery(last.values("next_steps")[:1]),
+                pending_to=Subquery(pending.values("to_date")[:1]),
+            )
+            .order_by()
         )
         found = {}
-        for chunk in chunks(asked):
-            actions = (
-                Action.objects.filter(plan=plan, reference__in=chunk)
-                .select_related("workstream")
-                .annotate(
-                    last_narrative=Subquery(last.values("progress_narrative")[:1]),
-                    last_next_steps=Subquery(last.values("next_steps")[:1]),
-                    pending_to=Subquery(pending.values("to_date")[:1]),
-                )
-            )
-            for action in actions:
-                if action.reference.casefold() in wanted:
-                    action.plan = plan  # the due-date limits read the plan's end
-                    found[action.reference.casefold()] = action
+        for action in actions:
+            if action.reference.casefold() in wanted:
+                action.plan = plan  # the due-date limits read the plan's end
+                found[action.reference.casefold()] = action
         return found
 
     def workstream(self, text: str):
@@ -655,12 +669,6 @@ class Lookups:
             f"Nobody called '{text}' can sign in to Grip. Use the username or full name of "
             "someone who can."
         )
-
-
-def chunks(items, size=500):
-    items = list(items)
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def show(value) -> str:
@@ -965,10 +973,12 @@ def new_words(results, lookups: Lookups) -> None:
     have them: a file imported, then imported again, says nothing new the second time."""
     wanted = {lookups.actions[r.reference.casefold()].pk: r for r in results if r.narrative}
     said = set()
-    History = Action.history.model
-    for chunk in chunks(wanted):
-        rows = History.objects.filter(id__in=chunk).values_list("id", "progress_narrative")
-        said.update((action_id, words(text)) for action_id, text in rows.distinct())
+    if wanted:
+        rows = Action.history.filter(IsAnyOf(F("id"), list(wanted))).order_by()
+        said.update(
+            (action_id, words(text))
+            for action_id, text in rows.values_list("id", "progress_narrative").distinct()
+        )
     for action_id, result in wanted.items():
         if (action_id, words(result.narrative)) not in said:
             action = lookups.actions[result.reference.casefold()]
@@ -1038,21 +1048,33 @@ def field_choices() -> list[tuple[str, str]]:
     return [(f.key, f.label) for f in FIELDS]
 
 
-def saved_fields(headings) -> list[str] | None:
-    """The fields a saved mapping reads from a sheet with these headings, if there is one."""
-    mapping = ImportMapping.objects.filter(headings_key=headings_key(headings)).first()
-    if mapping is None or len(mapping.fields) != len(headings):
+def saved_fields(headings, mappings: dict | None = None) -> list[str] | None:
+    """The fields a saved mapping reads from a sheet with these headings, if there is one;
+    from ``mappings`` (``saved_mappings``) when given, else from the database."""
+    key = headings_key(headings)
+    if mappings is None:
+        mappings = dict(
+            ImportMapping.objects.filter(headings_key=key).values_list("headings_key", "fields")
+        )
+    fields = mappings.get(key)
+    if fields is None or len(fields) != len(headings):
         return None
-    return list(mapping.fields)
+    return list(fields)
+
+
+def saved_mappings() -> dict[str, list[str]]:
+    """Every saved mapping's fields by its headings' digest: one per tracker a council keeps,
+    a handful, read once to find the header row and then the columns."""
+    return dict(ImportMapping.objects.order_by().values_list("headings_key", "fields"))
 
 
 def read_and_preview(*, file, name: str, plan: Plan, by) -> dict:
     """The first step: the upload read (``read_upload``, ``ImportRefused`` if it cannot be),
     its columns matched (a saved mapping first, else by heading) and, when the reference's
     column is known, previewed. What ``services.action_import_start`` keeps."""
-    saved = frozenset(ImportMapping.objects.values_list("headings_key", flat=True))
-    sheet = read_upload(file, name, is_header=header_test(saved))
-    fields = saved_fields(sheet.headings) or guess_fields(sheet.headings)
+    mappings = saved_mappings()
+    sheet = read_upload(file, name, is_header=header_test(frozenset(mappings)))
+    fields = saved_fields(sheet.headings, mappings) or guess_fields(sheet.headings)
     return {
         "file_name": name[-255:],
         "sheet": sheet.name[:255],
