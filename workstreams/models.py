@@ -921,6 +921,11 @@ class ActionImport(models.Model):
     # What the preview found, row by row (``imports.preview``); once imported, only the
     # rows that changed something.
     preview = models.JSONField(default=dict)
+    # What the preview page shows, written with the preview (``imports.preview_summary``):
+    # its counts, the first rows of each kind, the first row's cells; so the page reads
+    # neither ``rows`` nor ``preview`` (megabytes for a long sheet). Emptied once imported;
+    # empty too for an upload kept before it existed (the page makes it then).
+    summary = models.JSONField(default=dict, db_default={})
     state = models.CharField(max_length=10, choices=State.choices, default=State.PREVIEWED)
     imported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True

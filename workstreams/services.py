@@ -622,6 +622,8 @@ def action_import_start(
     """Keep an uploaded sheet as read (``imports.read_and_preview``) until ``by`` confirms
     it. What waits is bounded: ``by``'s earlier uploads still waiting, and anyone's older
     than ``IMPORT_KEPT_FOR``, are dropped."""
+    from .imports import preview_summary
+
     _may_import(by)
     stale = Q(uploaded_by=by) | Q(uploaded_at__lt=timezone.now() - IMPORT_KEPT_FOR)
     ActionImport.objects.filter(stale, state=ActionImport.State.PREVIEWED).delete()
@@ -635,6 +637,7 @@ def action_import_start(
         fields=fields,
         rows=rows,
         preview=preview,
+        summary=preview_summary(preview, rows),
     )
 
 
@@ -645,15 +648,16 @@ def action_import_read_again(
     """The waiting import, its columns read as ``fields`` and its ``preview`` made afresh
     (``imports.preview_if_readable``). ``remember``: keep the mapping for the next sheet with
     the same headings (``ImportMapping``), whoever uploads it."""
+    from .imports import headings_key, normalise, preview_summary
+
     _may_import(by)
     action_import = ActionImport.objects.select_for_update().get(pk=action_import.pk)
     if action_import.state != ActionImport.State.PREVIEWED:
         raise ValidationError("This file has been imported already.")
     action_import.fields, action_import.preview = list(fields), preview
-    action_import.save(update_fields=["fields", "preview"])
+    action_import.summary = preview_summary(preview, action_import.rows)
+    action_import.save(update_fields=["fields", "preview", "summary"])
     if remember:
-        from .imports import headings_key, normalise
-
         ImportMapping.objects.update_or_create(
             headings_key=headings_key(action_import.headings),
             defaults={
@@ -713,7 +717,7 @@ def plan_import_apply(*, by, action_import, rows: list[ImportedAction]) -> Actio
     action_import.created, action_import.changed = counts["created"], counts["changed"]
     action_import.left_alone = previewed.get("counts", {}).get("same", 0)
     action_import.left_out = previewed.get("counts", {}).get("error", 0)
-    action_import.rows, action_import.preview = [], {"rows": done}
+    action_import.rows, action_import.preview, action_import.summary = [], {"rows": done}, {}
     action_import.save()
     return action_import
 

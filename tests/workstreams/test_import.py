@@ -462,6 +462,8 @@ def test_a_change_made_between_the_preview_and_the_confirmation_stops_the_whole_
     # The preview is read again: the file's version of MP-1.3 is now out of date.
     assert found.preview["counts"] == {"create": 0, "change": 1, "same": 0, "error": 1}
     assert "changed in Grip since this file was exported" in errors_of("MP-1.3")[0][1]
+    assert counts_on(page) == found.preview["counts"]
+    assert rows_on(page, "import-errors") == [3] and rows_on(page, "import-changed") == [2]
 
 
 def test_confirming_twice_imports_once(as_office, plan):
@@ -587,6 +589,9 @@ def test_other_headings_are_mapped_on_the_preview_and_the_mapping_kept(as_office
     assert found.fields[4] == "status"
     assert preview_rows()["MP-1.2"]["changes"][0] == ["Status", "On track", "At risk"]
     assert preview_rows()["MP-1.3"]["kind"] == "same"  # green is on track already
+    page = as_office.get(found.get_absolute_url()).content.decode()
+    assert counts_on(page) == {"create": 0, "change": 1, "same": 1, "error": 0}
+    assert rows_on(page, "import-changed") == [2] and "At risk" in page
     mapping = ImportMapping.objects.get()
     assert mapping.saved_by == office and mapping.fields == found.fields
     assert mapping.headings == ["ref", "action", "target date", "lead", "rag", "update", "comments"]
@@ -623,6 +628,9 @@ def test_a_sheet_without_a_reference_column_asks_for_it(as_office, plan):
     form = {"column-0": "reference", "column-1": "title", "column-2": "due_date"}
     as_office.post(found.get_absolute_url(), form)
     assert preview_rows()["MP-1.2"]["changes"][0][2] == "Changed"
+    page = as_office.get(found.get_absolute_url()).content.decode()
+    assert "Grip cannot tell which column" not in page
+    assert counts_on(page) == {"create": 0, "change": 1, "same": 0, "error": 0}
 
 
 # --- Hostile files ----------------------------------------------------------------------------
@@ -861,6 +869,138 @@ def test_a_long_preview_lists_the_first_rows_of_each_kind_and_counts_the_rest(as
     assert shown < 130
     assert len(set(re.findall(r"MP-9\.\d+", page))) == shown
     assert f"And {130 - shown} more rows with errors." in page
+
+
+def counts_on(page: str) -> dict[str, int]:
+    """The preview page's counts, as it shows them."""
+    found = re.findall(
+        r'data-count="(\w+)">.*?<dd class="govuk-summary-list__value">(\d+)</dd>', page
+    )
+    return {kind: int(count) for kind, count in found}
+
+
+def rows_on(page: str, table: str) -> list[int]:
+    """The sheet's row numbers listed in one of the preview page's tables, in order, once each."""
+    found = re.search(rf'<table [^>]*id="{table}".*?</table>', page, re.S)
+    numbers = re.findall(r'data-row="(\d+)"', found[0]) if found else []
+    return list(dict.fromkeys(int(n) for n in numbers))
+
+
+def test_the_preview_page_reads_what_it_shows_not_the_sheet_or_the_whole_preview(
+    as_office, plan, django_assert_max_num_queries
+):
+    """The page reads the upload's summary (``ActionImport.summary``): for a 10,000-row sheet
+    its rows and whole preview were megabytes read back for a page that lists 100 rows of each
+    kind (290 ms at 20,000 actions, issue 10)."""
+    actions = plan.actions.exclude(status=ActionStatus.OFF_TRACK).order_by("reference")
+    changed = list(actions.values_list("reference", flat=True)[:4])
+    rows = tracker(plan, change={r: {"Status": "Off track"} for r in changed})
+    rows += [line(f"MP-9.{n}", Workstream="MP") for n in range(1, 4)]  # no title: errors
+    upload(as_office, workbook(rows))
+    found = latest_import()
+    assert found.preview["counts"] == {
+        "create": 0,
+        "change": 4,
+        "same": plan.actions.count() - 4,
+        "error": 3,
+    }
+
+    with django_assert_max_num_queries(6) as ran:  # the page's budget (test_query_budgets)
+        response = as_office.get(found.get_absolute_url())
+
+    assert response.status_code == 200
+    read = [q["sql"] for q in ran.captured_queries if '"workstreams_actionimport"' in q["sql"]]
+    assert len(read) == 1
+    assert '"workstreams_actionimport"."summary"' in read[0]
+    assert '"workstreams_actionimport"."rows"' not in read[0]
+    assert '"workstreams_actionimport"."preview"' not in read[0]
+    # What it shows is what the preview found.
+    page = response.content.decode()
+    assert counts_on(page) == found.preview["counts"]
+    by_kind = {
+        kind: [r["row"] for r in found.preview["rows"] if r["kind"] == kind]
+        for kind in ("change", "error", "same")
+    }
+    assert rows_on(page, "import-changed") == by_kind["change"]
+    assert rows_on(page, "import-errors") == by_kind["error"]
+    same = [r["reference"] for r in found.preview["rows"] if r["kind"] == "same"]
+    assert ", ".join(same) in page
+    assert "Import 4 actions" in page
+    # The first row's cells, beside the choice of what each column holds.
+    first = plan.actions.order_by("reference").first()
+    assert re.search(rf'data-column="3">.*?<span>{re.escape(first.title[:77])}', page, re.S)
+
+
+def without_csrf(page: str) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)
+
+
+def test_a_long_preview_page_lists_the_first_rows_of_each_kind_from_its_summary(
+    as_office, plan, monkeypatch
+):
+    monkeypatch.setattr(imports, "SHOWN", 10)  # fewer than the plan's actions
+    references = sorted(plan.actions.values_list("reference", flat=True))
+    rows = tracker(plan, change={r: {"Status": "Off track"} for r in references})
+    rows += [line(f"MP-9.{n}", Workstream="MP") for n in range(1, 131)]
+    upload(as_office, workbook(rows))
+    found = latest_import()
+    page = as_office.get(found.get_absolute_url()).content.decode()
+    changes = [r["row"] for r in found.preview["rows"] if r["kind"] == "change"]
+    errors = [r["row"] for r in found.preview["rows"] if r["kind"] == "error"]
+    assert len(errors) == 130 and 10 < len(changes) <= len(references)
+    assert rows_on(page, "import-changed") == changes[:10]
+    assert rows_on(page, "import-errors") == errors[:10]
+    assert f"And {len(changes) - 10} more actions to change." in page
+    assert "And 120 more rows with errors." in page
+    assert counts_on(page) == found.preview["counts"]
+
+
+def test_an_upload_kept_before_the_summary_existed_shows_as_before(as_office, plan):
+    """An upload without a summary (kept before migration 0010, or by a server not yet
+    updated: the column's default is empty) shows as it would with one, made from its
+    preview."""
+    changes = {"MP-1.2": {"Status": "At risk"}}
+    rows = tracker(plan, ["MP-1.2", "MP-1.3"], changes) + [line("MP-9.1", Workstream="MP")]
+    upload(as_office, workbook(rows))
+    found = latest_import()
+    assert found.summary == imports.preview_summary(found.preview, found.rows)
+    page = without_csrf(as_office.get(found.get_absolute_url()).content.decode())
+    ActionImport.objects.filter(pk=found.pk).update(summary={})
+
+    assert without_csrf(as_office.get(found.get_absolute_url()).content.decode()) == page
+    assert counts_on(page) == {"create": 0, "change": 1, "same": 1, "error": 1}
+    assert rows_on(page, "import-changed") == [2] and rows_on(page, "import-errors") == [4]
+
+
+def test_an_import_confirmed_from_the_page_imports_every_row_of_its_preview(
+    as_office, plan, monkeypatch
+):
+    """The page lists from the summary; the confirmation applies the whole preview, not the
+    rows the page lists; and what is kept of the import holds neither the sheet's cells nor
+    the summary."""
+    monkeypatch.setattr(imports, "SHOWN", 3)  # the page lists fewer than are imported
+    references = sorted(plan.actions.values_list("reference", flat=True))
+    off_track = set(plan.actions.filter(status=ActionStatus.OFF_TRACK).values_list("reference"))
+    changed = [r for r in references[::2] if (r,) not in off_track]
+    rows = tracker(plan, change={r: {"Status": "Off track"} for r in changed})
+    upload(as_office, workbook(rows))
+    found = latest_import()
+    before = {a.reference: (a.status, a.history.count()) for a in plan.actions.all()}
+    assert len(found.summary["rows"]["change"]) == 3 < len(changed)
+    assert as_office.get(found.get_absolute_url()).status_code == 200
+
+    confirm(as_office, found)
+
+    found.refresh_from_db()
+    assert (found.state, found.changed, found.left_alone) == (
+        "imported",
+        len(changed),
+        len(references) - len(changed),
+    )
+    assert found.rows == [] and found.summary == {}
+    after = {a.reference: (a.status, a.history.count()) for a in plan.actions.all()}
+    assert {r for r in references if after[r] != before[r]} == set(changed)
+    assert all(after[r] == (ActionStatus.OFF_TRACK, before[r][1] + 1) for r in changed)
 
 
 def test_the_upload_runs_as_many_queries_for_a_long_sheet_as_for_a_short_one(as_office, plan):
