@@ -14,6 +14,7 @@ from workstreams.audit import acting_as, display_name
 from workstreams.history import changes_between
 from workstreams.models import Action, Plan, Workstream, month_start
 from workstreams.services import create_if_missing, recorded_as_by
+from workstreams.validation import validate
 
 from . import selectors
 from .models import (
@@ -86,7 +87,7 @@ def governance_load(*, data: dict, plan: Plan) -> list[Body]:
         body = bodies[item["name"]]
         if body._created and item.get("reports_to"):
             body.reports_to = bodies[item["reports_to"]]
-            body.full_clean()
+            validate(body)
             body.save()
     for item in data.get("memberships", []):
         user = User.objects.filter(username=item["username"]).first()
@@ -177,7 +178,7 @@ def _review(report, *, step, by, comment="", meeting=None) -> Review:
     if meeting is not None and meeting.period != report.period:
         raise ValidationError("That meeting reviews another month's reports.")
     review = Review(report=report, step=step, by=by, comment=comment, meeting=meeting)
-    review.full_clean()
+    validate(review)
     review.save()
     return review
 
@@ -208,7 +209,7 @@ def report_start(
         created_by=by,
         **selectors.report_prefill(plan, workstream, period),
     )
-    report.full_clean()
+    validate(report)
     report.save()
     for item in selectors.open_items_before(plan, workstream, period):
         carried = ReportItem(
@@ -218,7 +219,7 @@ def report_start(
             due_date=item.due_date,
             carried_from=item,
         )
-        carried.full_clean()
+        validate(carried)
         carried.save()
     return report
 
@@ -247,7 +248,7 @@ def report_edit(
     report = _lock_draft(report, by, based_on_version)
     report.working_well, report.how_we_know = working_well, how_we_know
     report.worried_about = worried_about
-    report.full_clean()
+    validate(report)
     report.save()
     return report
 
@@ -259,7 +260,7 @@ def report_item_add(
     """Add a line to "What needs to happen, and by when?" of a draft."""
     report = _lock_draft(report, by, None)
     item = ReportItem(report=report, description=description, owner=owner, due_date=due_date)
-    item.full_clean()
+    validate(item)
     item.save()
     report.save()  # a new version: a form opened before this item cannot save over it
     return item
@@ -271,7 +272,7 @@ def report_item_settle(*, item: ReportItem, by, outcome: str) -> ReportItem:
     report = _lock_draft(item.report, by, None)
     item = ReportItem.objects.select_for_update().get(pk=item.pk)
     item.outcome = outcome
-    item.full_clean()
+    validate(item)
     item.save()
     report.save()
     return item
@@ -379,7 +380,7 @@ def report_sign_off(
     report.checksum = selectors.snapshot_checksum(report.snapshot)
     report.signed_off_at = timezone.now()
     report.status = ProgressReport.Status.SIGNED_OFF
-    report.full_clean()
+    validate(report)
     report.save()
     return _review(report, step=Review.Step.SIGN_OFF, by=by, comment=comment, meeting=meeting)
 
@@ -416,7 +417,7 @@ def report_reopen(*, report: ProgressReport, by, comment: str, based_on_version=
         raise ValidationError("Say why the signed-off report is reopened.")
     report.status = ProgressReport.Status.DRAFT
     report.snapshot, report.checksum, report.signed_off_at = {}, "", None
-    report.full_clean()
+    validate(report)
     report.save()
     return _review(report, step=Review.Step.REOPEN, by=by, comment=comment)
 
@@ -448,7 +449,7 @@ def _meeting_fields(meeting: Meeting, *, date, period, minutes) -> None:
             {"date": f"The {meeting.body} already has a meeting on {date:%-d %B %Y}."}
         )
     meeting.date, meeting.period, meeting.minutes = date, period, minutes
-    meeting.full_clean()
+    validate(meeting)
 
 
 @recorded_as_by
@@ -499,7 +500,7 @@ def decision_add(
     if not text.strip():
         raise ValidationError({"text": "Say what was decided."})
     decision = Decision(meeting=meeting, text=text.strip(), owner=owner, due_date=due_date)
-    decision.full_clean()
+    validate(decision)
     decision.save()
     return decision
 
@@ -525,7 +526,7 @@ def decision_close(*, by, decision: Decision, at_meeting: Meeting, note: str) ->
     if not note.strip():
         raise ValidationError({"closing_note": "Say what came of the decision."})
     decision.closed_at, decision.closing_note = at_meeting, note.strip()
-    decision.full_clean()
+    validate(decision)
     decision.save()
     return decision
 
@@ -605,7 +606,7 @@ def risk_add(
         mitigation=mitigation,
         escalated=escalated,
     )
-    risk.full_clean()
+    validate(risk)
     risk.save()
     return risk
 
@@ -634,7 +635,7 @@ def risk_change(*, by, risk: Risk, based_on: int | None = None, note: str = "", 
         return risk
     for name, value in changed.items():
         setattr(risk, name, value)
-    risk.full_clean()
+    validate(risk)
     risk._change_reason = note.strip() or None
     risk.save()
     return risk
@@ -647,7 +648,7 @@ def risk_close(*, by, risk: Risk, note: str, based_on: int | None = None) -> Ris
     if not note.strip():
         raise ValidationError({"note": "Say why the risk is closed."})
     risk.status = Risk.Status.CLOSED
-    risk.full_clean()
+    validate(risk)
     risk._change_reason = note.strip()
     risk.save()
     return risk

@@ -17,6 +17,7 @@ from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
 
 from .audit import history_user
+from .validation import StoredValues
 
 
 class GripHistoricalRecords(HistoricalRecords):
@@ -77,7 +78,7 @@ def validate_month_start(value: datetime.date) -> None:
         raise ValidationError("A period is a month: give its first day (e.g. 2018-11-01).")
 
 
-class Versioned(models.Model):
+class Versioned(StoredValues):
     """Optimistic locking: a save must name the version it was based on (see the services).
 
     Every save is a new version, whoever saves (a form, the admin, an import), so a form
@@ -580,7 +581,7 @@ class Action(ActionState, Versioned):
         return self.status == ActionStatus.COMPLETE and not self.evidence_accepted
 
 
-class DueDateChange(models.Model):
+class DueDateChange(StoredValues):
     """A request to move an action's due date, decided by the workstream's task group chair.
 
     The original due date stays on the action; each approved move is a slip.

@@ -32,6 +32,7 @@ from .models import (
     Workstream,
     month_start,
 )
+from .validation import validate
 
 
 def create_if_missing(
@@ -53,7 +54,7 @@ def create_if_missing(
         instance._created = False
         return instance
     instance = model(**lookup, **values)
-    instance.full_clean()
+    validate(instance)
     if recorded_at is not None:
         instance._history_date = recorded_at
     instance.save()
@@ -261,8 +262,13 @@ def action_version_check(*, action: Action, based_on_version) -> None:
 
 
 def action_lock(action: Action) -> Action:
-    """The action read afresh and locked until the transaction ends."""
-    return Action.objects.select_for_update().select_related("workstream").get(pk=action.pk)
+    """The action read afresh and locked until the transaction ends (its row only), with the
+    plan, workstream and priority its rules and validation read."""
+    return (
+        Action.objects.select_for_update(of=("self",))
+        .select_related("plan", "workstream", "priority")
+        .get(pk=action.pk)
+    )
 
 
 def _lock_for_change(action: Action, by, based_on_version: int, permission: str) -> Action:
@@ -298,7 +304,7 @@ def recorded_as_by(function):
 
 
 def _save_action(action: Action) -> None:
-    action.full_clean()
+    validate(action)
     action.save()
 
 
@@ -460,7 +466,7 @@ def action_update_record(
                     "the task group chair. Ask them to decide it first."
                 }
             )
-        change.full_clean()
+        validate(change)
         change.save()
 
     _save_action(action)
@@ -474,7 +480,7 @@ def action_update_record(
         revised_due_date=revised_due_date,
         created_by=by,
     )
-    update.full_clean()
+    validate(update)
     update.save()
     return update
 
@@ -512,7 +518,7 @@ def _settle_by_chairs_move(pending: DueDateChange, *, by, new_date: datetime.dat
     pending.decision_comment = (
         f"Settled by the task group chair's own move of the due date to {new_date:%-d %B %Y}."
     )
-    pending.full_clean()
+    validate(pending)
     pending.save()
 
 
@@ -535,7 +541,7 @@ def due_date_change_decide(
 ) -> DueDateChange:
     """The task group chair approves (the action's due date moves) or rejects a request."""
     change = DueDateChange.objects.select_for_update().select_related("action").get(pk=change.pk)
-    action = Action.objects.select_for_update().get(pk=change.action_id)
+    action = action_lock(change.action)
     if not by.has_perm("workstreams.decide_due_date", action):
         raise PermissionDenied("Only the workstream's task group chair decides due dates.")
     if change.decision != DueDateChange.Decision.PENDING:
@@ -553,7 +559,7 @@ def due_date_change_decide(
         DueDateChange.Decision.APPROVED if approve else DueDateChange.Decision.REJECTED
     )
     change.decided_by, change.decided_at, change.decision_comment = by, timezone.now(), comment
-    change.full_clean()
+    validate(change)
     change.save()
     if approve:
         action.revised_due_date, action.revised_due_reason = change.to_date, change.reason
