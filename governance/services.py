@@ -249,7 +249,7 @@ def report_edit(
     report.working_well, report.how_we_know = working_well, how_we_know
     report.worried_about = worried_about
     validate(report)
-    report.save()
+    report.save(locked=True)
     return report
 
 
@@ -262,7 +262,7 @@ def report_item_add(
     item = ReportItem(report=report, description=description, owner=owner, due_date=due_date)
     validate(item)
     item.save()
-    report.save()  # a new version: a form opened before this item cannot save over it
+    report.save(locked=True)  # a new version: a form opened before this item cannot save over it
     return item
 
 
@@ -274,7 +274,7 @@ def report_item_settle(*, item: ReportItem, by, outcome: str) -> ReportItem:
     item.outcome = outcome
     validate(item)
     item.save()
-    report.save()
+    report.save(locked=True)
     return item
 
 
@@ -288,7 +288,7 @@ def report_item_remove(*, item: ReportItem, by) -> None:
             "A line carried from last period cannot be removed: say whether it happened."
         )
     ReportItem.objects.filter(pk=item.pk).get().delete()
-    report.save()
+    report.save(locked=True)
 
 
 @recorded_as_by
@@ -331,7 +331,7 @@ def report_submit(
             label = ProgressReport._meta.get_field(question).verbose_name
             raise ValidationError(f"Answer “{label}” before submitting the report.")
     report.status = ProgressReport.Status.SUBMITTED
-    report.save()
+    report.save(locked=True)
     return _review(report, step=Review.Step.SUBMIT, by=by, comment=comment, meeting=meeting)
 
 
@@ -354,7 +354,7 @@ def report_endorse(
         )
     _require_state(report, ProgressReport.Status.SUBMITTED, doing="endorsed")
     report.status = ProgressReport.Status.ENDORSED
-    report.save()
+    report.save(locked=True)
     return _review(report, step=Review.Step.ENDORSE, by=by, comment=comment, meeting=meeting)
 
 
@@ -381,7 +381,7 @@ def report_sign_off(
     report.signed_off_at = timezone.now()
     report.status = ProgressReport.Status.SIGNED_OFF
     validate(report)
-    report.save()
+    report.save(locked=True)
     return _review(report, step=Review.Step.SIGN_OFF, by=by, comment=comment, meeting=meeting)
 
 
@@ -402,7 +402,7 @@ def report_return(
     if not comment.strip():
         raise ValidationError("Say what needs to change before the report comes back.")
     report.status = ProgressReport.Status.DRAFT
-    report.save()
+    report.save(locked=True)
     return _review(report, step=Review.Step.RETURN, by=by, comment=comment, meeting=meeting)
 
 
@@ -418,7 +418,7 @@ def report_reopen(*, report: ProgressReport, by, comment: str, based_on_version=
     report.status = ProgressReport.Status.DRAFT
     report.snapshot, report.checksum, report.signed_off_at = {}, "", None
     validate(report)
-    report.save()
+    report.save(locked=True)
     return _review(report, step=Review.Step.REOPEN, by=by, comment=comment)
 
 

@@ -85,6 +85,10 @@ class Versioned(StoredValues):
     opened on an older version cannot overwrite it unseen. Counted on from the stored
     version, never from the one this copy carries: a copy rebuilt from an older history row
     must not send the version back (docs/decisions/0006).
+
+    ``save(locked=True)``: the caller read this row with ``select_for_update`` in the
+    transaction it saves in (as the services do), so the version it carries is the stored
+    one, and is not read again.
     """
 
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -92,12 +96,15 @@ class Versioned(StoredValues):
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs):
+    def save(self, *args, locked: bool = False, **kwargs):
         stored = None
-        if self.pk is not None:
+        if self.pk is not None and locked:
+            stored = self.version
+        elif self.pk is not None:
             stored = (
                 type(self)
                 ._base_manager.filter(pk=self.pk)
+                .order_by()  # not the model's ordering, which may join other tables
                 .values_list("version", flat=True)
                 .first()
             )

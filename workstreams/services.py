@@ -304,8 +304,10 @@ def recorded_as_by(function):
 
 
 def _save_action(action: Action) -> None:
+    """Validate and save an action read with ``select_for_update`` in this transaction (or
+    a new one)."""
     validate(action)
-    action.save()
+    action.save(locked=True)
 
 
 # --- Keeping the plan: what the programme office changes in the admin ----------------------
