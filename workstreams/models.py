@@ -8,13 +8,17 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Case, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
+from simple_history.signals import (
+    post_create_historical_m2m_records,
+    pre_create_historical_m2m_records,
+)
 
 from .audit import history_user
 from .validation import StoredValues
@@ -34,6 +38,39 @@ class GripHistoricalRecords(HistoricalRecords):
         if isinstance(author, models.ForeignKey):
             author.remote_field.on_delete = models.PROTECT
         return fields
+
+    def create_historical_record_m2ms(self, history_instance, instance):
+        """Copy the row's many-to-many links (an action's findings) into its history row as
+        they stand: in one ``INSERT ... SELECT``, where django-simple-history reads them
+        into Python (joined to the row and each related row) to write them back. Its way
+        is kept for a model whose link rows someone listens for (its m2m signals)."""
+        copies = [(field, self.m2m_models[field]) for field in history_instance._history_m2m_fields]
+        if any(
+            signal.has_listeners(model)
+            or not isinstance(model._meta.pk, models.fields.AutoFieldMixin)
+            for _, model in copies
+            for signal in (pre_create_historical_m2m_records, post_create_historical_m2m_records)
+        ):
+            super().create_historical_record_m2ms(history_instance, instance)
+            return
+        connection = connections[history_instance._state.db or DEFAULT_DB_ALIAS]
+        quote = connection.ops.quote_name
+        for field, m2m_history_model in copies:
+            through = field.remote_field.through
+            copied = list(through._meta.concrete_fields)
+            into = [m2m_history_model._meta.get_field(f.name).column for f in copied]
+            into.append(m2m_history_model._meta.get_field("history").column)
+            source = through._meta.get_field(field.m2m_field_name()).column
+            sql = "INSERT INTO {} ({}) SELECT {}, %s FROM {} WHERE {} = %s".format(
+                quote(m2m_history_model._meta.db_table),
+                ", ".join(map(quote, into)),
+                ", ".join(quote(f.column) for f in copied),
+                quote(through._meta.db_table),
+                quote(source),
+            )
+            with connection.cursor() as cursor:
+                key = getattr(instance, field.m2m_target_field_name())
+                cursor.execute(sql, [history_instance.pk, key])
 
     def create_historical_record(self, instance, history_type, using=None):
         super().create_historical_record(instance, history_type, using=using)

@@ -3,8 +3,10 @@ import itertools
 
 import pytest
 from django.utils import timezone
+from simple_history.signals import pre_create_historical_m2m_records
 
-from tests.helpers import rejects
+from tests.helpers import record, rejects
+from workstreams import services
 from workstreams.models import (
     Action,
     ActionStatus,
@@ -216,3 +218,50 @@ def test_revised_due_date_is_the_one_that_counts_for_overdue(plan):
     )
     assert not action.is_overdue
     assert not Action.objects.overdue(today).filter(pk=action.pk).exists()
+
+
+def history_findings(action) -> list[set[tuple[int, int]]]:
+    """Each history row's links to findings, oldest first: (link id, finding id)."""
+    return [
+        set(row.findings.values_list("id", "finding_id"))
+        for row in action.history.order_by("history_date", "history_id")
+    ]
+
+
+def test_each_history_row_keeps_the_findings_as_they_stood(plan, action_mp, lead_mp, office):
+    """Copied in the database (``GripHistoricalRecords.create_historical_record_m2ms``), the
+    links are the action's own, link ids and all, at every version."""
+    before = set(
+        action_mp.findings.through.objects.filter(action=action_mp).values_list("id", "finding_id")
+    )
+    assert before
+    record(action_mp, lead_mp)
+    fresh = Action.objects.get(pk=action_mp.pk)
+    added = plan.findings.exclude(actions=fresh)[:2]
+    services.action_plan_change(
+        action=fresh,
+        by=office,
+        based_on_version=fresh.version,
+        findings=[*fresh.findings.all(), *added],
+    )
+    after = set(fresh.findings.through.objects.filter(action=fresh).values_list("id", "finding_id"))
+    assert len(after) == len(before) + 2
+    assert history_findings(fresh)[-2:] == [before, after]
+
+
+def test_someone_listening_for_the_copied_links_hears_of_them(action_mp, lead_mp):
+    """django-simple-history's own way (and its signals) for a model whose links someone
+    listens for."""
+    heard = []
+
+    def listener(sender, rows, **kwargs):
+        heard.append({(row.id, row.finding_id) for row in rows})
+
+    model = Action.history.model.findings.model  # HistoricalAction_findings
+    pre_create_historical_m2m_records.connect(listener, sender=model)
+    try:
+        record(action_mp, lead_mp)
+    finally:
+        pre_create_historical_m2m_records.disconnect(listener, sender=model)
+    assert heard == history_findings(action_mp)[-1:]
+    assert heard[0]
