@@ -509,11 +509,11 @@ def with_last_update(
     return actions.annotate(last_update_next_steps=Subquery(last))
 
 
-def action_for_page(plan: Plan, reference: str) -> Action:
-    """One action of the plan with all its page shows: findings, updates (newest first) with
-    their authors, due-date requests, and who accepted the evidence."""
+def action_for_page(reference: str) -> Action:
+    """One action of the live plan with all its page shows: findings, updates (newest first)
+    with their authors, due-date requests, and who accepted the evidence."""
     queryset = (
-        action_rows(Action.objects.filter(plan=plan))
+        action_rows(Action.objects.filter(plan__status=Plan.Status.LIVE))
         .select_related("evidence_accepted_by")
         .prefetch_related(
             "findings",
@@ -535,9 +535,13 @@ def last_update(action: Action) -> ActionUpdate | None:
     return action.updates.select_related("created_by").order_by("-created_at").first()
 
 
-def action_for_update(plan: Plan, reference: str) -> Action:
+def action_for_update(reference: str) -> Action:
+    """One action of the live plan, with its plan and what the permission rules read (its
+    workstream and lead officer): the page's plan and action in one query."""
     return get_object_or_404(
-        Action.objects.select_related("workstream", "lead_officer").filter(plan=plan),
+        Action.objects.select_related("plan", "workstream", "lead_officer").filter(
+            plan__status=Plan.Status.LIVE
+        ),
         reference=reference,
     )
 

@@ -49,6 +49,15 @@ class LivePlanMixin:
         self.plan = selectors.live_plan_or_404()
 
 
+class LiveActionMixin:
+    """Pages about one action of the live plan (``reference``): the action is read with its
+    plan, in one query, once the request is one the page answers."""
+
+    @cached_property
+    def action(self):
+        return selectors.action_for_update(self.kwargs["reference"])
+
+
 def action_list_filter(request, plan) -> ActionFilter:
     """The action list's filters as the request asks for them, over the plan's actions in
     reference order: the list and its exports read the same rows, in the same order."""
@@ -115,12 +124,12 @@ def file_response(content: bytes, content_type: str, filename: str) -> HttpRespo
     return response
 
 
-class ActionDetailView(LivePlanMixin, TemplateView):
+class ActionDetailView(TemplateView):
     template_name = "workstreams/action_detail.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        action = selectors.action_for_page(self.plan, kwargs["reference"])
+        action = selectors.action_for_page(kwargs["reference"])
         changes = list(action.due_date_changes.all())
         user = self.request.user
         context.update(
@@ -138,22 +147,21 @@ class ActionDetailView(LivePlanMixin, TemplateView):
         return context
 
 
-class ActionHistoryView(LivePlanMixin, TemplateView):
+class ActionHistoryView(LiveActionMixin, TemplateView):
     template_name = "workstreams/action_history.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        action = selectors.action_for_update(self.plan, kwargs["reference"])
+        action = self.action
         context.update(action=action, entries=history_entries(action.history.all()))
         return context
 
 
-class ActionUpdateView(LivePlanMixin, FormView):
+class ActionUpdateView(LiveActionMixin, FormView):
     template_name = "workstreams/action_update.html"
     form_class = ActionUpdateForm
 
     def dispatch(self, request, *args, **kwargs):
-        self.action = selectors.action_for_update(self.plan, kwargs["reference"])
         if not request.user.has_perm("workstreams.change_action", self.action):
             raise PermissionDenied("You may not update this action.")
         return super().dispatch(request, *args, **kwargs)
@@ -240,13 +248,13 @@ def add_errors(form, error: ValidationError) -> None:
             form.add_error(None, message)
 
 
-class DueDateDecisionView(LivePlanMixin, View):
+class DueDateDecisionView(LiveActionMixin, View):
     """POST only: the task group chair approves or rejects a request to move a due date."""
 
     http_method_names = ["post"]
 
     def post(self, request, reference, change_id):
-        action = selectors.action_for_update(self.plan, reference)
+        action = self.action
         change = get_object_or_404(DueDateChange, pk=change_id, action=action)
         form = DueDateDecisionForm(request.POST)
         if not form.is_valid():
@@ -272,13 +280,13 @@ class DueDateDecisionView(LivePlanMixin, View):
         return redirect(action.get_absolute_url())
 
 
-class EvidenceAcceptView(LivePlanMixin, View):
+class EvidenceAcceptView(LiveActionMixin, View):
     """POST only: the task group chair accepts a complete action's evidence of impact."""
 
     http_method_names = ["post"]
 
     def post(self, request, reference):
-        action = selectors.action_for_update(self.plan, reference)
+        action = self.action
         try:
             version = int(request.POST.get("version", ""))
         except ValueError:
