@@ -666,24 +666,25 @@ def time_saves(cast: Cast, repeat: int) -> list[dict]:
     """``Action.save()`` as the services make it (in one transaction, the author recorded
     with ``acting_as``), with its history row, against the same save without one
     (simple-history's ``save_without_historical_record``); and the same two with the
-    services' ``full_clean()`` first (``services._save_action``). Alternated, so both see
-    the same machine; after a warm-up of five each."""
+    services' validation first (``validation.validate``, as ``services._save_action``).
+    Alternated, so both see the same machine; after a warm-up of five each."""
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
     from workstreams.audit import acting_as
     from workstreams.models import Action
+    from workstreams.validation import validate
 
     action = Action.objects.get(pk=cast.shown.pk)
     by = cast.users["office"]
     counter = iter(range(10**9))
 
-    def save(audited: bool, validate: bool) -> float:
+    def save(audited: bool, validated: bool) -> float:
         action.progress_narrative = f"Benchmark save {next(counter)}."
         started = time.perf_counter()
         with transaction.atomic(), acting_as(by):
-            if validate:
-                action.full_clean()
+            if validated:
+                validate(action)
             if audited:
                 action.save()
             else:
@@ -691,21 +692,21 @@ def time_saves(cast: Cast, repeat: int) -> list[dict]:
         return (time.perf_counter() - started) * 1000
 
     results = []
-    for validate in (False, True):
-        label = "full_clean() + Action.save()" if validate else "Action.save()"
+    for validated in (False, True):
+        label = "validate() + Action.save()" if validated else "Action.save()"
         for _ in range(5):
-            save(True, validate)
-            save(False, validate)
+            save(True, validated)
+            save(False, validated)
         queries = {}
         for audited in (True, False):
             with CaptureQueriesContext(connection) as captured:
-                save(audited, validate)
+                save(audited, validated)
             queries[audited] = len(captured)
         history_before = action.history.count()
         samples = {True: [], False: []}
         for n in range(repeat):
             for audited in (True, False) if n % 2 == 0 else (False, True):
-                samples[audited].append(save(audited, validate))
+                samples[audited].append(save(audited, validated))
         written = action.history.count() - history_before
         audited_ms, plain_ms = (statistics.median(samples[a]) for a in (True, False))
         ratio = audited_ms / plain_ms
