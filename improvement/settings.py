@@ -237,7 +237,12 @@ SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 60 * 60)))
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = ["gds"]
 CRISPY_TEMPLATE_PACK = "gds"
-CRISPY_CLASS_CONVERTERS = {"dateinput": "govuk-input", "numberinput": "govuk-input"}
+# crispy-forms-gds styles a widget by its class's name: ours are GOV.UK inputs and selects too.
+CRISPY_CLASS_CONVERTERS = {
+    "dateinput": "govuk-input",
+    "numberinput": "govuk-input",
+    "personselect": "govuk-select",  # governance.forms.PersonSelect
+}
 
 # Audit: history rows cannot be edited or reverted from the admin; the record stands.
 SIMPLE_HISTORY_REVERT_DISABLED = True

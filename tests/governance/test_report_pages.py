@@ -12,6 +12,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.template import Context, Template
 from django.urls import reverse
 from simple_history.utils import bulk_create_with_history
 
@@ -788,3 +789,8 @@ def test_the_owner_choice_lists_every_active_person_by_name_and_keeps_the_choice
         display_name(chosen)
     )
     assert 'name="item-owner"' in rendered and 'id="id_item-owner"' in rendered
+    # Laid out as every GOV.UK select is (its width kept to the screen's).
+    laid_out = Template("{% load crispy_forms_tags %}{% crispy form %}").render(
+        Context({"form": bound})
+    )
+    assert re.search(r'<select name="item-owner" class="govuk-select"', laid_out)
