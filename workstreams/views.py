@@ -397,7 +397,6 @@ class ImportPreviewView(ImportPageMixin, FormView):
 
     template_name = "workstreams/import_preview.html"
     form_class = ImportColumnsForm
-    SHOWN = imports.SHOWN  # rows of each kind listed; the counts say how many in all
 
     def import_queryset(self):
         # The page shows the preview's summary (``ActionImport.summary``): the sheet's rows

@@ -859,13 +859,11 @@ def test_export_change_a_status_and_a_due_date_in_excel_import_exactly_those(
 
 
 def test_a_long_preview_lists_the_first_rows_of_each_kind_and_counts_the_rest(as_office, plan):
-    from workstreams.views import ImportPreviewView
-
     # New actions with nothing but a reference: each one a row with errors.
     upload(as_office, workbook([TRACKER, *(line(f"MP-9.{n}") for n in range(1, 131))]))
     assert len(preview_rows("error")) == 130
     page = as_office.get(latest_import().get_absolute_url()).content.decode()
-    shown = ImportPreviewView.SHOWN
+    shown = imports.SHOWN
     assert shown < 130
     assert len(set(re.findall(r"MP-9\.\d+", page))) == shown
     assert f"And {130 - shown} more rows with errors." in page
