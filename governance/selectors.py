@@ -470,20 +470,23 @@ def open_items_before(plan: Plan, workstream: Workstream | None, period: datetim
 
 
 def report_snapshot(
-    report: ProgressReport, actions_shown: int | None = None, items: list | None = None
+    report: ProgressReport,
+    actions_shown: int | None = None,
+    items: list | None = None,
+    indicators_and_risks: bool = True,
 ) -> dict:
     """What a report shows, as plain data: its answers and items, and the action statuses,
     indicator values and risks it reported on, judged on the report's day. Written at
     sign-off; a signed-off report's page reads this, never the live rows. ``actions_shown``:
     only that many actions, the most pressing (a page's excerpt, never a seal); ``items``:
-    the report's items as ``report_items`` read them, when the caller has them."""
+    the report's items as ``report_items`` read them, when the caller has them;
+    ``indicators_and_risks``: False leaves both out, for a page that shows neither."""
     if items is None:
         items = report.items.select_related("owner").order_by("due_date", "pk")
     day = report_day(report.period)
     actions = delivery.action_rows(report_actions(report.plan, report.workstream), day)
     actions = actions.order_by("rag_rank", "reference")[:actions_shown]
-    indicators = list(report_indicators(report.plan, report.workstream))
-    return {
+    snapshot = {
         "report": {
             "plan": report.plan.title,
             "workstream": report.workstream.name if report.workstream_id else "Programme",
@@ -518,6 +521,11 @@ def report_snapshot(
             }
             for action in actions
         ],
+    }
+    if not indicators_and_risks:
+        return snapshot
+    indicators = list(report_indicators(report.plan, report.workstream))
+    snapshot |= {
         "indicators": [
             {
                 "code": indicator.code,
@@ -542,6 +550,7 @@ def report_snapshot(
             for risk in report_risks(report.plan, report.workstream)
         ],
     }
+    return snapshot
 
 
 def snapshot_checksum(snapshot: dict) -> str:
@@ -730,11 +739,14 @@ def report_sign_off_review(reviews) -> Review | None:
     return signed[-1] if signed else None
 
 
-def report_content(report: ProgressReport) -> dict:
+def report_content(report: ProgressReport, indicators_and_risks: bool = True) -> dict:
     """What the report shows, in the snapshot's shape: a signed-off report its snapshot, as
     the board signed it off (never the live rows); any other the live picture, judged on
-    the report's day, as it would be sealed if signed off now."""
-    return report.snapshot if report.is_frozen else report_snapshot(report)
+    the report's day, as it would be sealed if signed off now (``indicators_and_risks`` as
+    ``report_snapshot`` takes it)."""
+    if report.is_frozen:
+        return report.snapshot
+    return report_snapshot(report, indicators_and_risks=indicators_and_risks)
 
 
 # A report's page lists this many of its actions, the most pressing first; its counts are of
@@ -903,7 +915,8 @@ def report_comparison(one: ProgressReport, other: ProgressReport) -> Comparison:
 
 
 def _report_comparison(before: ProgressReport, after: ProgressReport) -> Comparison:
-    old, new = report_content(before), report_content(after)
+    # The comparison shows the answers, items and actions: not the indicators and risks.
+    old, new = (report_content(report, indicators_and_risks=False) for report in (before, after))
     questions = [
         compare_lines(label, old["answers"][name], new["answers"][name])
         for name, label in QUESTIONS

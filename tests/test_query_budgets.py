@@ -113,7 +113,7 @@ BUDGETS = {
     "governance:report-list": 7,
     "governance:report-detail": 14,
     "governance:report-detail [signed off]": 8,
-    "governance:report-compare": 15,
+    "governance:report-compare": 9,
     "governance:report-edit": 4,
     "governance:meeting-list": 8,
     "governance:meeting-record": 8,
