@@ -26,7 +26,7 @@ from workstreams.spreadsheets import BRAG, DATE, LONG_TEXT, NUMBER, Block, Book,
 from workstreams.templatetags.grip import rag_words
 
 from . import selectors
-from .dashboard import Dashboard, open_risks_as_at
+from .dashboard import Dashboard
 from .models import ProgressReport, ReportItem
 
 SUMMARY, REPORTS, INDICATORS, WORKFORCE, RISKS = (
@@ -441,15 +441,8 @@ def workforce(book: Book, board: Dashboard) -> None:
     book.blocks(WORKFORCE, lines, [table, trend])
 
 
-def open_risks(board: Dashboard) -> list:
-    """The plan's open risks in the pack's state, highest score first (as the register)."""
-    risks = list(open_risks_as_at(board.plan, board.as_at))
-    risks.sort(key=lambda risk: (-risk.score, -risk.impact, risk.title))
-    return risks
-
-
 def risks(book: Book, board: Dashboard) -> None:
-    found = open_risks(board)
+    found = board.open_risks
     columns = [
         Column("Risk", LONG_TEXT),
         Column("Register"),

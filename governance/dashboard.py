@@ -262,18 +262,21 @@ def period_reports(
     return [PeriodReport(w, by_subject.get(w.pk if w else None)) for w in subjects]
 
 
-def open_risks_as_at(plan: Plan, as_at: AsAt):
-    """The plan's open risks in the state ``as_at`` asks for, with owner and workstream."""
+def open_risks_as_at(plan: Plan, as_at: AsAt) -> list:
+    """The plan's open risks in the state ``as_at`` asks for, with owner and workstream, in
+    the register's order: highest score first, then highest impact."""
     if as_at.recorded_before:
         risks = delivery.rows_as_they_stood(Risk, as_at.recorded_before, plan=plan)
     else:
         risks = Risk.objects.filter(plan=plan)
-    return risks.filter(status=Risk.Status.OPEN).select_related("owner", "workstream")
+    found = list(risks.filter(status=Risk.Status.OPEN).select_related("owner", "workstream"))
+    found.sort(key=lambda risk: (-risk.score, -risk.impact, risk.title))
+    return found
 
 
-def top_escalated_risks(plan: Plan, as_at: AsAt) -> tuple[int, list]:
-    """The open escalated risks on the day viewed: how many, and the highest scored."""
-    risks = list(open_risks_as_at(plan, as_at).filter(escalated=True))
+def top_escalated_risks(open_risks: list) -> tuple[int, list]:
+    """Of the open risks, those escalated to the board: how many, and the highest scored."""
+    risks = [risk for risk in open_risks if risk.escalated]
     risks.sort(key=lambda risk: (-risk.score, risk.title))
     return len(risks), risks[:TOP_RISKS]
 
@@ -297,6 +300,9 @@ class Dashboard:
     workforce: Workforce
     gaps: list[Finding]
     reports: list[PeriodReport]
+    # Every open risk (the board pack's register), how many are escalated, and the highest
+    # scored of those (the page's).
+    open_risks: list
     escalated_risks: int
     risks: list
 
@@ -330,7 +336,8 @@ def _dashboard(plan: Plan, as_at: AsAt) -> Dashboard:
     rows, programme = delivery.delivery_table(plan, as_at, workstreams=workstreams)
     since = baseline(plan, as_at)
     changed, changes = delivery.rag_changes(plan, as_at, since.day, limit=CHANGES_SHOWN)
-    escalated, risks = top_escalated_risks(plan, as_at)
+    open_risks = open_risks_as_at(plan, as_at)
+    escalated, risks = top_escalated_risks(open_risks)
     return Dashboard(
         plan=plan,
         as_at=as_at,
@@ -346,6 +353,7 @@ def _dashboard(plan: Plan, as_at: AsAt) -> Dashboard:
         workforce=workforce(as_at),
         gaps=findings_without_live_action(plan, as_at),
         reports=period_reports(plan, as_at, period, workstreams),
+        open_risks=open_risks,
         escalated_risks=escalated,
         risks=risks,
     )

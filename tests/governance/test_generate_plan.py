@@ -921,7 +921,7 @@ def test_risks_as_they_stood_on_a_past_day_show_their_scores_then():
             if timezone.localtime(before.history_date).date() > day:
                 continue
             stood = dashboard.open_risks_as_at(plan, AsAt(today=today, as_of=day))
-            then = stood.get(id=risk.pk)
+            (then,) = [row for row in stood if row.id == risk.pk]
             assert (then.likelihood, then.impact, then.score) == (
                 before.likelihood,
                 before.impact,
