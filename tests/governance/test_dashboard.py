@@ -266,6 +266,23 @@ def test_what_changed_since_the_last_board(client, viewer, chair_mp):
     assert listed(client, board.changed.url) == board.changed.count
 
 
+def test_a_change_is_named_only_where_it_moved_the_brag(client, viewer, chair_mp):
+    """An update since the last board that moved nothing BRAG is judged from does not take
+    the credit: not from the change before it (MP-1.2 set off track by its chair), nor from
+    the due date passing (PL-1.1, whose last BRAG-moving change was before the board)."""
+    mp = Action.objects.get(plan__status="live", reference="MP-1.2")
+    record(mp, chair_mp, status=ActionStatus.OFF_TRACK)
+    mp.refresh_from_db()
+    pl = Action.objects.get(plan__status="live", reference="PL-1.1")
+    for action in (mp, pl):
+        record(action, action.lead_officer, progress_narrative="Nothing new on the dates.")
+    client.force_login(viewer)
+    board, _ = board_of(client, "?period=2019-01")
+    changes = {change.action.reference: change for change in board.changes}
+    assert (changes["MP-1.2"].after, changes["MP-1.2"].by) == (Rag.RED, chair_mp)
+    assert changes["PL-1.1"].only_time_passed
+
+
 def test_slipped_counts_actions_and_their_moves(client, viewer, chair_mp):
     action = Action.objects.get(plan__status="live", reference="MP-1.3")
     record(
