@@ -17,6 +17,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
     Window,
@@ -286,31 +287,29 @@ def delivery_table(
 ) -> tuple[list[DeliveryRow], DeliveryRow]:
     """Each workstream's delivery and the programme's, in the state ``as_at`` asks for.
 
-    Three queries whatever the plan's size, counted by the list filters' own conditions
+    One query whatever the plan's size, counted by the list filters' own conditions
     (``with_rag``, ``due_in``, and the slips ``action_rows`` counts), so each count equals
     the rows of its link.
     """
     next_period = add_months(as_at.period or as_at.day, 1)
-    actions = as_at.actions(plan)
+    # An action slipped if it is among those with a slip (a hash of them, made once; the
+    # rows counted are the plan's), and only those have their moves counted (a CASE runs its
+    # subquery only where it matches): the plan as it stood is read once, not again for its
+    # slips (80 ms at 20,000 actions).
+    slipped = Q(id__in=slips_of(None, as_at.recorded_before).values("action"))
+    moves = Case(When(slipped, then=Subquery(_slips(as_at.recorded_before))), default=Value(0))
     counted = (
-        actions.with_rag(as_at.day)
+        as_at.actions(plan)
+        .with_rag(as_at.day)
         .order_by()
         .values("workstream_id", "rag_code")
         .annotate(
             n=Count("id"),
             overdue_n=Count("id", filter=Q(overdue=True)),
             due_next_n=Count("id", filter=due_in(next_period)),
+            slipped_n=Count("id", filter=slipped),
+            slips_n=Sum(moves),
         )
-    )
-    # The moves of each action that slipped, counted once each (not once per figure).
-    plan_slips = slips_of(Action.objects.filter(plan=plan), as_at.recorded_before)
-    moves = dict(plan_slips.values("action").annotate(n=Count("pk")).values_list("action", "n"))
-    # Joined in the database, not sent back as a list of thousands of ids to parse; unordered
-    # (the actions' default order joined the plan and workstream to sort 4,000 rows).
-    slipped = (
-        actions.filter(id__in=plan_slips.values("action"))
-        .order_by()
-        .values_list("id", "workstream_id")
     )
 
     workstreams = sorted(
@@ -325,13 +324,8 @@ def delivery_table(
             if key not in rags:  # moved since to another plan's workstream: counted in all
                 continue
             rags[key][Rag(row["rag_code"])] += row["n"]
-            sums[key]["overdue_n"] += row["overdue_n"]
-            sums[key]["due_next_n"] += row["due_next_n"]
-    for action_id, workstream_id in slipped:
-        for key in (workstream_id, None):
-            if key in sums:
-                sums[key]["slipped_n"] += 1
-                sums[key]["slips_n"] += moves[action_id]
+            for measure in measures:
+                sums[key][measure] += row[measure]
 
     def delivery_row(workstream):
         key = workstream.pk if workstream else None
@@ -452,12 +446,15 @@ def rag_counts(workstream: Workstream, today: datetime.date | None = None) -> Ra
 
 
 def slips_of(actions, recorded_before: datetime.datetime | None = None):
-    """The slips of ``actions`` (a queryset, or one action's ``OuterRef``): approved moves of
-    the due date to a later date, decided before ``recorded_before`` when given."""
-    lookup = "action" if isinstance(actions, OuterRef) else "action__in"
+    """The slips of ``actions`` (a queryset, one action's ``OuterRef``, or None for every
+    action's): approved moves of the due date to a later date, decided before
+    ``recorded_before`` when given."""
     moves = DueDateChange.objects.filter(
-        decision=DueDateChange.Decision.APPROVED, to_date__gt=F("from_date"), **{lookup: actions}
+        decision=DueDateChange.Decision.APPROVED, to_date__gt=F("from_date")
     )
+    if actions is not None:
+        lookup = "action" if isinstance(actions, OuterRef) else "action__in"
+        moves = moves.filter(**{lookup: actions})
     if recorded_before is not None:
         moves = moves.filter(decided_at__lt=recorded_before)
     return moves.order_by()
