@@ -325,7 +325,7 @@ def reports(book: Book, board: Dashboard) -> None:
             continue
         if report.status == ProgressReport.Status.SIGNED_OFF:
             # As the board signed it off: the sealed snapshot its checksum seals.
-            answers, lines = report.snapshot["answers"], report.snapshot["items"]
+            answers, lines = report.sealed_answers, report.sealed_items
         else:
             answers = {name: getattr(report, name) for name, _question in QUESTIONS}
             lines = items.get(report.id, [])

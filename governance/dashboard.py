@@ -10,7 +10,7 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery
 
 from workstreams import derived
 from workstreams import selectors as delivery
@@ -250,13 +250,18 @@ def period_reports(
     plan: Plan, as_at: AsAt, period: datetime.date, workstreams
 ) -> list[PeriodReport]:
     """The month's four-question reports in their state on the day viewed, one per
-    workstream and one for the programme (None where none was started)."""
+    workstream and one for the programme (None where none was started). Of a signed-off
+    report's sealed snapshot, only what the board pack shows is read (``sealed_answers``,
+    ``sealed_items``): not its every action, about 1 MB at 5,000 actions (70 ms a month)."""
     if as_at.recorded_before:
         reports = delivery.rows_as_they_stood(
             ProgressReport, as_at.recorded_before, plan=plan, period=period
         )
     else:
         reports = ProgressReport.objects.filter(plan=plan, period=period)
+    reports = reports.defer("snapshot").annotate(
+        sealed_answers=F("snapshot__answers"), sealed_items=F("snapshot__items")
+    )
     by_subject = {report.workstream_id: report for report in reports}
     subjects = [*workstreams, None]
     return [PeriodReport(w, by_subject.get(w.pk if w else None)) for w in subjects]
