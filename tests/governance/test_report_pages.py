@@ -770,13 +770,16 @@ def text_of_html(fragment: str) -> str:
 
 
 def test_the_owner_choice_lists_every_active_person_by_name_and_keeps_the_choice():
-    """The people select is written in one template (PersonSelect): each active person once,
-    by name, the chosen one selected when the form comes back with an error."""
+    """The people select's options are written in one pass (PersonSelect): each active
+    person once, by name (escaped), the chosen one selected when the form comes back with
+    an error."""
     from governance.forms import ReportItemForm
     from workstreams.audit import display_name
 
     people = get_user_model().objects.filter(is_active=True)
     chosen = people.order_by("pk").last()
+    chosen.first_name = 'Ann "<Tess>" &'
+    chosen.save()
     bound = ReportItemForm(data={"item-owner": chosen.pk, "item-description": ""})
     assert not bound.is_valid()
     rendered = str(bound["owner"])
