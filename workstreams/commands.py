@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from .audit import acting_as, system_user
-from .derived import count_change
+from .derived import count_change, count_past_change
 
 
 class AuditedCommand(BaseCommand):
@@ -30,8 +30,10 @@ class AuditedCommand(BaseCommand):
         with acting_as(user):
             result = self.handle_audited(*args, **options)
         # Bulk writes record their history without passing through the history's own
-        # save: count the command's changes here, for the figures cached under the count.
+        # save, and may date it in the past (generate_plan): count the command's changes
+        # here, for the figures cached under both counts.
         count_change()
+        count_past_change()
         return result
 
     def handle_audited(self, *args, **options):

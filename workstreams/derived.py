@@ -18,9 +18,18 @@ figures computed from the new records only puts fresher figures under an old key
 request asks for once the count has moved. Names of people are read with the figures: a
 renamed person (users keep no history) shows under the new name when the cached figures
 expire (``GRIP_DERIVED_CACHE_SECONDS``) or the next change is made.
+
+Figures of the plan as it stood at the end of a past day, read from the audit history alone,
+do not change when a record changes today: a change is recorded now, never in the past. They
+are cached under a second count (``cached_past``), which moves only when history is written
+with a date of its writer's choosing: a load recording rows on the day its file describes
+(``services.create_if_missing``'s ``recorded_at``), and every ``AuditedCommand``, whose bulk
+writes may date their history (``generate_plan``). Anything else that rewrote the past (the
+history's own pruning commands) shows when the cached figures expire.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -29,61 +38,86 @@ from django.db.models import F
 
 from .models import ChangeCount
 
-# On PostgreSQL the count is a sequence: moving it takes no lock and no wait for the disk (a
-# sequence is not transactional), and it never goes back, even after a crash. Counting in a
-# row was a second committed transaction after every write: 2.4x a plain save where the
-# sequence gives under 2x (benchmarks/README.md). SQLite, for one machine, keeps the row.
-CHANGE_SEQUENCE = "workstreams_change_count_seq"
+
+@dataclass(frozen=True)
+class Count:
+    """A count of committed transactions of one kind. On PostgreSQL it is a sequence: moving
+    it takes no lock and no wait for the disk (a sequence is not transactional), and it
+    never goes back, even after a crash. Counting in a row was a second committed
+    transaction after every write: 2.4x a plain save where the sequence gives under 2x
+    (benchmarks/README.md). SQLite, for one machine, keeps a row of ``ChangeCount``."""
+
+    sequence: str
+    row: int
+    # Marks the callback that moves it, waiting for the transaction to commit.
+    flag: str
 
 
-def _add_one(using: str) -> None:
+# Every committed change (migration 0009), and those that wrote history dated in the past.
+CHANGES = Count("workstreams_change_count_seq", 1, "counts_changes")
+PAST_CHANGES = Count("workstreams_past_change_count_seq", 2, "counts_past_changes")
+
+
+def _add_one(count: Count, using: str) -> None:
     connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval(%s)", [CHANGE_SEQUENCE])
+            cursor.execute("SELECT nextval(%s)", [count.sequence])
         return
-    if not ChangeCount.objects.using(using).filter(pk=1).update(value=F("value") + 1):
-        ChangeCount.objects.using(using).get_or_create(pk=1, defaults={"value": 1})
+    rows = ChangeCount.objects.using(using)
+    if not rows.filter(pk=count.row).update(value=F("value") + 1):
+        rows.get_or_create(pk=count.row, defaults={"value": 1})
 
 
-def count_change(using: str | None = None) -> None:
-    """Count one change to the records once the current transaction commits (at once when
-    there is none). However many rows a transaction writes, it counts once."""
+def _count_once(count: Count, using: str | None) -> None:
+    """Move ``count`` once the current transaction commits (at once when there is none),
+    however many rows it writes."""
     using = using or DEFAULT_DB_ALIAS
     connection = transaction.get_connection(using)
     # The transaction's waiting callbacks are in ``run_on_commit`` (Django drops those of a
     # savepoint rolled back): one of ours there means this transaction is already counted.
     if connection.in_atomic_block and any(
-        getattr(callback, "counts_changes", False) for _, callback, _ in connection.run_on_commit
+        getattr(callback, count.flag, False) for _, callback, _ in connection.run_on_commit
     ):
         return
 
     def add_one():
-        _add_one(using)
+        _add_one(count, using)
 
-    add_one.counts_changes = True
+    setattr(add_one, count.flag, True)
     transaction.on_commit(add_one, using=using)
 
 
-def change_count(using: str = DEFAULT_DB_ALIAS) -> int:
+def count_change(using: str | None = None) -> None:
+    """Count one change to the records once the current transaction commits (at once when
+    there is none). However many rows a transaction writes, it counts once."""
+    _count_once(CHANGES, using)
+
+
+def count_past_change(using: str | None = None) -> None:
+    """Count, as ``count_change`` does, a transaction that writes history dated by its writer
+    (which may be in the past): the plan as it stood on a past day may have changed."""
+    _count_once(PAST_CHANGES, using)
+
+
+def change_count(using: str = DEFAULT_DB_ALIAS, count: Count = CHANGES) -> int:
     connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             # Its latest value, whichever session moved it (not rolled back with anything).
-            cursor.execute(f"SELECT last_value, is_called FROM {CHANGE_SEQUENCE}")
+            cursor.execute(f"SELECT last_value, is_called FROM {count.sequence}")
             value, called = cursor.fetchone()
         return value if called else 0
-    return (
-        ChangeCount.objects.using(using).filter(pk=1).values_list("value", flat=True).first() or 0
-    )
+    rows = ChangeCount.objects.using(using).filter(pk=count.row)
+    return rows.values_list("value", flat=True).first() or 0
 
 
-def cached(name: str, asked: tuple, compute: Callable[[], object]):
+def cached(name: str, asked: tuple, compute: Callable[[], object], count: Count = CHANGES):
     """``compute()``, or what it gave last time for the same ``name`` and ``asked`` (what the
     figures depend on besides the records: the plan, the day, the month...) while no record
-    has changed since. One query (the count) when cached. ``GRIP_DERIVED_CACHE_SECONDS=0``
-    turns caching off."""
-    key = cache_key(name, asked)
+    has changed since (``count``). One query (the count) when cached.
+    ``GRIP_DERIVED_CACHE_SECONDS=0`` turns caching off."""
+    key = cache_key(name, asked, count)
     if key is None:
         return compute()
     found = cache.get(key)
@@ -93,10 +127,18 @@ def cached(name: str, asked: tuple, compute: Callable[[], object]):
     return found
 
 
-def cache_key(name: str, asked: tuple) -> str | None:
-    """The key figures ``name`` for ``asked`` are cached under while no record changes (one
-    query, the count); None when caching is off. A page caching its rendered figures (the
+def cached_past(name: str, asked: tuple, compute: Callable[[], object]):
+    """``cached`` for figures read from the audit history alone, as it stood at a moment in
+    the past (``asked`` names it): kept while no history has been written in the past,
+    whatever changes now (``PAST_CHANGES``)."""
+    return cached(name, asked, compute, count=PAST_CHANGES)
+
+
+def cache_key(name: str, asked: tuple, count: Count = CHANGES) -> str | None:
+    """The key figures ``name`` for ``asked`` are cached under while ``count`` stays (one
+    query); None when caching is off. A page caching its rendered figures (the
     ``{% cache %}`` tag) uses it so they go stale exactly when the figures do."""
     if not settings.GRIP_DERIVED_CACHE_SECONDS:
         return None
-    return ":".join(["grip", name, str(change_count()), *(str(part) for part in asked)])
+    number = change_count(count=count)
+    return ":".join(["grip", name, str(number), *(str(part) for part in asked)])

@@ -75,10 +75,14 @@ class GripHistoricalRecords(HistoricalRecords):
     def create_historical_record(self, instance, history_type, using=None):
         super().create_historical_record(instance, history_type, using=using)
         # Every change to a record writes its history row here: the one place that knows
-        # figures derived from the records may have changed (``derived.count_change``).
-        from .derived import count_change
+        # figures derived from the records may have changed (``derived.count_change``), and
+        # whether the row is dated by its writer, maybe in the past, where figures of a
+        # past day may change too (``derived.count_past_change``).
+        from .derived import count_change, count_past_change
 
         count_change(using)
+        if getattr(instance, "_history_date", None) is not None:
+            count_past_change(using)
 
 
 def audit_history(**kwargs) -> HistoricalRecords:
@@ -901,10 +905,12 @@ class WorkforceSnapshot(models.Model):
 
 
 class ChangeCount(models.Model):
-    """How many committed transactions have changed Grip's records. Figures derived from the
-    records (the dashboard, the plan's BRAG table) are cached under this number, so a change
-    makes them be worked out again (``derived.cached``). One row; it records nothing of its
-    own, so it keeps no history and is not in the admin (docs/decisions/0013)."""
+    """How many committed transactions have changed Grip's records (row 1), and how many of
+    them wrote history dated in the past (row 2), on SQLite (PostgreSQL keeps sequences).
+    Figures derived from the records (the dashboard, the plan's BRAG table) are cached under
+    these numbers, so a change makes them be worked out again (``derived.cached``). It
+    records nothing of its own, so it keeps no history and is not in the admin
+    (docs/decisions/0013)."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     value = models.BigIntegerField(default=0)

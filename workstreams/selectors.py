@@ -27,6 +27,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
+from . import derived
 from .models import (
     OPEN_STATUSES,
     Action,
@@ -119,11 +120,18 @@ class AsAt:
 
         Which history rows those are is asked once and kept: a page such as the dashboard
         reads the plan as it stood in several queries, and each then fetches its rows by
-        primary key instead of finding them again (docs/decisions/0009)."""
-        if self.recorded_before is None:
+        primary key instead of finding them again (docs/decisions/0009). They are the past,
+        which changes now only if history is written in the past: cached until it is
+        (``derived.cached_past``)."""
+        moment = self.recorded_before
+        if moment is None:
             return Action.objects.filter(plan=plan)
         if plan.pk not in self._stood:
-            self._stood[plan.pk] = history_ids_as_they_stood(plan, self.recorded_before)
+            self._stood[plan.pk] = derived.cached_past(
+                "plan-as-it-stood",
+                (plan.pk, moment.isoformat()),
+                lambda: history_ids_as_they_stood(plan, moment),
+            )
         return history_rows(self._stood[plan.pk]).exclude(history_type="-")
 
     def rows(self, plan: Plan) -> QuerySet:
@@ -334,6 +342,11 @@ def delivery_table(
     rags = {key: dict.fromkeys(Rag, 0) for key in keys}
     measures = ("overdue_n", "due_next_n", "slipped_n", "slips_n")
     sums = {key: dict.fromkeys(measures, 0) for key in keys}
+    if as_at.recorded_before is None:
+        counted = list(counted)
+    else:  # the plan as it stood, and its slips decided by then: the past
+        asked = (plan.pk, as_at.recorded_before.isoformat(), as_at.day, next_period)
+        counted = derived.cached_past("delivery-as-it-stood", asked, lambda: list(counted))
     for row in counted:
         for key in (row["workstream_id"], None):
             if key not in rags:  # moved since to another plan's workstream: counted in all
@@ -412,7 +425,25 @@ RAG_FIELDS = ("status", "due_date", "revised_due_date", "evidence_accepted_at")
 def rag_changes(plan: Plan, as_at: AsAt, since: datetime.date, limit: int = 50):
     """Actions whose BRAG changed between the end of ``since`` and ``as_at``: how many, the
     list of exactly those, and the most pressing ``limit`` of them, each with the recorded
-    change that made it (the last one that moved a field BRAG is judged from)."""
+    change that made it (the last one that moved a field BRAG is judged from). Of the plan
+    as it stood on a past day, read from its history alone: cached as the past is
+    (``derived.cached_past``)."""
+    if as_at.recorded_before is None:
+        return _rag_changes(plan, as_at, since, limit)
+    asked = (
+        plan.pk,
+        as_at.recorded_before.isoformat(),
+        as_at.day,
+        since,
+        limit,
+        urlencode(as_at.query),
+    )
+    return derived.cached_past(
+        "rag-changes-as-they-stood", asked, lambda: _rag_changes(plan, as_at, since, limit)
+    )
+
+
+def _rag_changes(plan: Plan, as_at: AsAt, since: datetime.date, limit: int):
     # BRAG and due date are all the list here shows: not the full table rows of action_rows.
     changed = (
         rag_changed_since(as_at.actions(plan).with_rag(as_at.day), since)

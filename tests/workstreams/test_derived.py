@@ -15,8 +15,9 @@ from django.urls import reverse
 from governance.dashboard import _dashboard, dashboard
 from governance.models import ProgressReport
 from tests.helpers import record, report_in_state
-from workstreams.derived import change_count
-from workstreams.models import Action, ActionStatus, Rag
+from workstreams import services
+from workstreams.derived import CHANGES, PAST_CHANGES, change_count
+from workstreams.models import Action, ActionStatus, Finding, Rag
 from workstreams.selectors import AsAt
 
 pytestmark = pytest.mark.django_db
@@ -220,3 +221,70 @@ def test_a_cached_comparison_of_two_months_shows_a_committed_change_at_once(
     row = page(client, url).split('data-reference="MP-1.2"')[1].split("</tr>")[0]
     assert "Off track" in row and "Changed" in row
     assert december.status == ProgressReport.Status.SIGNED_OFF
+
+
+# --- The past ------------------------------------------------------------------------------
+
+
+# The reference plan as the board saw it on 12 December 2018, looked at on 10 January 2019.
+def as_it_stood() -> AsAt:
+    return AsAt(
+        today=datetime.date(2019, 1, 10),
+        period=datetime.date(2018, 12, 1),
+        as_of=datetime.date(2018, 12, 12),
+    )
+
+
+def both_counts() -> tuple[int, int]:
+    return change_count(count=CHANGES), change_count(count=PAST_CHANGES)
+
+
+def a_finding_recorded_in_the_past(plan) -> Finding:
+    """A row loaded as a file loads it: its history dated on the day the file describes."""
+    return services.create_if_missing(
+        Finding,
+        lookup={"plan": plan, "reference": "F-99"},
+        values={"source": "A late report", "date": datetime.date(2018, 11, 1), "text": "Late."},
+        recorded_at=datetime.datetime(2018, 11, 30, 12, tzinfo=datetime.UTC),
+    )
+
+
+def test_only_history_dated_by_its_writer_counts_as_a_change_to_the_past(
+    plan, chair_mp, django_capture_on_commit_callbacks
+):
+    changes, past = both_counts()
+    action = Action.objects.get(plan=plan, reference="MP-1.2")
+    with committed(django_capture_on_commit_callbacks):
+        record(action, chair_mp, status=ActionStatus.OFF_TRACK)  # recorded now
+    assert both_counts() == (changes + 1, past)
+    with committed(django_capture_on_commit_callbacks):
+        a_finding_recorded_in_the_past(plan)
+    assert both_counts() == (changes + 2, past + 1)
+    with committed(django_capture_on_commit_callbacks):
+        call_command("generate_plan", actions=5, months=1, seed=1, verbosity=0)
+    assert both_counts() > (changes + 2, past + 1)
+    assert both_counts()[1] > past + 1
+
+
+def test_the_plan_as_it_stood_is_worked_out_again_only_when_the_past_is_written(
+    derived_cache, settings, plan, chair_mp, django_capture_on_commit_callbacks
+):
+    """A past day's figures come from history before it, which a change made now never
+    touches: they are kept through such changes, and worked out again once history is
+    written in the past."""
+    stood = dashboard(plan, as_it_stood())
+    assert stood.from_history and stood.programme.rag.total == 28
+    # A change no service makes: an action's history gone, as if it had never been.
+    gone = Action.objects.get(plan=plan, reference="MP-1.2")
+    Action.history.filter(id=gone.pk).delete()
+    with committed(django_capture_on_commit_callbacks):
+        record(Action.objects.get(plan=plan, reference="MP-1.3"), chair_mp, status="at_risk")
+    kept = dashboard(plan, as_it_stood())
+    assert kept is not stood  # worked out again for the change, but not its past
+    assert kept.programme.rag.total == 28
+    settings.GRIP_DERIVED_CACHE_SECONDS = 0
+    assert dashboard(plan, as_it_stood()).programme.rag.total == 27
+    settings.GRIP_DERIVED_CACHE_SECONDS = 600
+    with committed(django_capture_on_commit_callbacks):
+        a_finding_recorded_in_the_past(plan)
+    assert dashboard(plan, as_it_stood()).programme.rag.total == 27
