@@ -554,18 +554,6 @@ CREATE, CHANGE, SAME, ERROR = "create", "change", "same", "error"
 DELIVERY_FIELDS = ("status", "progress_narrative", "evidence_of_impact", "next_steps")
 
 
-class IsAnyOf(EqualsAnyOf):
-    """``column = ANY(%s)`` on PostgreSQL (``selectors.EqualsAnyOf``), ``column IN (SELECT
-    value FROM json_each(%s))`` on SQLite: the values sent as one parameter however many
-    there are, so a sheet's references are looked up in one query whatever its length (an
-    IN list of 20,000 placeholders is slow to build, and past SQLite's limit)."""
-
-    def as_sqlite(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        values = json.dumps(list(self.rhs))
-        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, values]
-
-
 class Lookups:
     """The plan as it is now, read once for the whole file: a fixed number of queries,
     however many rows the file has and whatever they say."""
@@ -605,7 +593,7 @@ class Lookups:
             action=OuterRef("pk"), decision=DueDateChange.Decision.PENDING
         ).order_by()
         actions = (
-            Action.objects.filter(IsAnyOf(F("reference"), asked), plan=plan)
+            Action.objects.filter(EqualsAnyOf(F("reference"), asked), plan=plan)
             .select_related("workstream")
             .annotate(
                 last_narrative=Subquery(last.values("progress_narrative")[:1]),
@@ -974,7 +962,7 @@ def new_words(results, lookups: Lookups) -> None:
     wanted = {lookups.actions[r.reference.casefold()].pk: r for r in results if r.narrative}
     said = set()
     if wanted:
-        rows = Action.history.filter(IsAnyOf(F("id"), list(wanted))).order_by()
+        rows = Action.history.filter(EqualsAnyOf(F("id"), list(wanted))).order_by()
         said.update(
             (action_id, words(text))
             for action_id, text in rows.values_list("id", "progress_narrative").distinct()

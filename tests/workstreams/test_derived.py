@@ -18,7 +18,7 @@ from tests.helpers import record, report_in_state
 from workstreams import services
 from workstreams.derived import CHANGES, PAST_CHANGES, change_count
 from workstreams.models import Action, ActionStatus, Finding, Rag
-from workstreams.selectors import AsAt
+from workstreams.selectors import AsAt, brag_at_end_of
 
 pytestmark = pytest.mark.django_db
 
@@ -288,3 +288,48 @@ def test_the_plan_as_it_stood_is_worked_out_again_only_when_the_past_is_written(
     with committed(django_capture_on_commit_callbacks):
         a_finding_recorded_in_the_past(plan)
     assert dashboard(plan, as_it_stood()).programme.rag.total == 27
+
+
+def changes_of(board) -> list[tuple]:
+    return [(c.action.reference, c.before, c.after, c.only_time_passed) for c in board.changes]
+
+
+def listed_references(client, url) -> list[str]:
+    return re.findall(r'<tr [^>]*data-reference="([^"]+)"', client.get(url).content.decode())
+
+
+def test_brag_at_the_last_board_is_kept_as_the_past_and_agrees_with_the_history(
+    derived_cache, settings, client, viewer, plan, chair_mp, django_capture_on_commit_callbacks
+):
+    """What changed since the last board reads each action's BRAG at that board from the
+    cache (the ids in each state, the past) where it can: the same changes, on the dashboard
+    and on the list its count links to, as the history gives; kept through changes made now,
+    read again once history is written in the past."""
+    client.force_login(viewer)
+    with committed(django_capture_on_commit_callbacks):
+        record(Action.objects.get(plan=plan, reference="MP-1.2"), chair_mp, status="off_track")
+    january = AsAt(today=datetime.date(2019, 1, 10), period=datetime.date(2019, 1, 1))
+    board = dashboard(plan, january)
+    assert brag_at_end_of(board.baseline.day) is not None  # read from the cache
+    assert ("MP-1.2", Rag.GREEN, Rag.RED, False) in changes_of(board)
+    listed = listed_references(client, board.changed.url)
+    settings.GRIP_DERIVED_CACHE_SECONDS = 0
+    assert brag_at_end_of(board.baseline.day) is None  # read from the history
+    assert changes_of(_dashboard(plan, january)) == changes_of(board)
+    assert (
+        listed_references(client, board.changed.url)
+        == listed
+        == sorted(reference for reference, *_ in changes_of(board))
+    )
+
+    # A change no service makes: the history of an action unchanged since the board gone.
+    settings.GRIP_DERIVED_CACHE_SECONDS = 600
+    unchanged = Action.objects.get(plan=plan, reference="MP-1.6")
+    assert "MP-1.6" not in listed
+    Action.history.filter(id=unchanged.pk).delete()
+    with committed(django_capture_on_commit_callbacks):
+        record(Action.objects.get(plan=plan, reference="MP-1.3"), chair_mp, status="at_risk")
+    assert "MP-1.6" not in [c[0] for c in changes_of(dashboard(plan, january))]  # the past kept
+    with committed(django_capture_on_commit_callbacks):
+        a_finding_recorded_in_the_past(plan)
+    assert ("MP-1.6", None) in [c[:2] for c in changes_of(dashboard(plan, january))]
