@@ -207,15 +207,15 @@ def benchmark(args) -> None:
     from django.db import connection
     from django.test import Client
 
-    from governance.dashboard import latest_period_with_data
-    from workstreams.models import Plan
+    from governance.dashboard import latest_period_with_data, live_plan_or_404
 
     generate_seconds = load_plans(args)
 
     from django.utils import timezone
 
-    plan = Plan.objects.live().get()
-    period = latest_period_with_data(plan, timezone.localdate())
+    today = timezone.localdate()
+    plan = live_plan_or_404(today)
+    period = latest_period_with_data(plan, today)
     client = Client()
     client.force_login(get_user_model().objects.get(username="office"))
     pack = f"/exports/board-pack.xlsx?period={period:%Y-%m}"

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 
 from django.utils import timezone
 
-from workstreams import selectors as delivery
 from workstreams.audit import display_name
 from workstreams.exports import tracker_columns, tracker_rows
 from workstreams.models import Rag
@@ -26,8 +25,8 @@ from workstreams.spreadsheets import BRAG, DATE, LONG_TEXT, NUMBER, Block, Book,
 from workstreams.templatetags.grip import rag_words
 
 from . import selectors
-from .dashboard import Dashboard
-from .models import ProgressReport, ReportItem
+from .dashboard import Dashboard, report_items
+from .models import ProgressReport
 
 SUMMARY, REPORTS, INDICATORS, WORKFORCE, RISKS = (
     "Summary",
@@ -112,7 +111,7 @@ def changes_block(board: Dashboard) -> Block:
     since = board.baseline
     heading = (
         f"What changed since the board of {_day(since.day)}"
-        if since.meeting
+        if since.board_met
         else f"What changed since the end of {since.day:%B %Y}"
     )
     count = board.changed.count
@@ -120,7 +119,7 @@ def changes_block(board: Dashboard) -> Block:
         f"{count} action{'s' if count != 1 else ''} changed status or "
         f"{'were' if count != 1 else 'was'} added between {_day(since.day)} and "
         f"{_day(board.judged_on)}"
-        + ("" if since.meeting else " (the programme board has no earlier meeting recorded)")
+        + ("" if since.board_met else " (the programme board has no earlier meeting recorded)")
         + "."
     ]
     if board.changes_not_shown:
@@ -286,37 +285,7 @@ def workstream_sheets(book: Book, board: Dashboard) -> None:
 # --- Reports -------------------------------------------------------------------------------
 
 
-def _items_of(board: Dashboard) -> dict[int, list[dict]]:
-    """The "what needs to happen" items of the month's reports that are not sealed, in the
-    pack's state, in the snapshot's shape. One query."""
-    open_ids = [
-        item.report.id
-        for item in board.reports
-        if item.report and item.report.status != ProgressReport.Status.SIGNED_OFF
-    ]
-    if not open_ids:
-        return {}
-    if board.as_at.recorded_before:
-        items = delivery.rows_as_they_stood(
-            ReportItem, board.as_at.recorded_before, report_id__in=open_ids
-        )
-    else:
-        items = ReportItem.objects.filter(report_id__in=open_ids)
-    found: dict[int, list[dict]] = {}
-    for item in items.select_related("owner").order_by("due_date", "id"):
-        found.setdefault(item.report_id, []).append(
-            {
-                "description": item.description,
-                "owner": display_name(item.owner),
-                "due_date": item.due_date.isoformat(),
-                "outcome": ReportItem.Outcome(item.outcome).label,
-            }
-        )
-    return found
-
-
 def reports(book: Book, board: Dashboard) -> None:
-    items = _items_of(board)
     rows = []
     for item in board.reports:
         report = item.report
@@ -328,7 +297,7 @@ def reports(book: Book, board: Dashboard) -> None:
             answers, lines = report.sealed_answers, report.sealed_items
         else:
             answers = {name: getattr(report, name) for name, _question in QUESTIONS}
-            lines = items.get(report.id, [])
+            lines = report_items(report)
         rows.append(
             [
                 item.subject,

@@ -72,10 +72,19 @@ class DashboardAsked:
         return not self.form.is_bound or self.form.is_valid()
 
 
-def dashboard_asked(plan: Plan, query) -> DashboardAsked:
+class DashboardPlanMixin(LivePlanMixin):
+    """The dashboard's pages: the live plan is read with what the dashboard needs of it
+    before its figures (``dashboard.for_dashboard``), on today's date."""
+
+    def get_plan(self):
+        self.today = timezone.localdate()
+        return dashboard.live_plan_or_404(self.today)
+
+
+def dashboard_asked(plan: Plan, query, today: datetime.date) -> DashboardAsked:
     """The dashboard's ``period`` and ``as_of`` as ``query`` (request.GET) gives them: what
-    the dashboard and the board pack both show."""
-    today = timezone.localdate()
+    the dashboard and the board pack both show. ``plan`` is read by ``DashboardPlanMixin``
+    on ``today``."""
     months = dashboard.dashboard_months(plan, today)
     form = DashboardForm(query or None, months=months)
     asked = form.cleaned_data if form.is_bound and form.is_valid() else {}
@@ -87,7 +96,7 @@ def dashboard_asked(plan: Plan, query) -> DashboardAsked:
     return DashboardAsked(form, months, delivery.AsAt(today=today, period=period, as_of=as_of))
 
 
-class DashboardView(LivePlanMixin, TemplateView):
+class DashboardView(DashboardPlanMixin, TemplateView):
     """The programme board's monthly dashboard: a month of the live plan, judged at its end,
     or the plan as it stood on a past day (``AsAt``)."""
 
@@ -95,7 +104,7 @@ class DashboardView(LivePlanMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        asked = dashboard_asked(self.plan, self.request.GET)
+        asked = dashboard_asked(self.plan, self.request.GET, self.today)
         as_at = asked.as_at
         # The page as rendered is cached with its figures (derived.cache_key): the same
         # for every reader, keyed by the plan, the day and the whole query (a wrong month's
@@ -116,14 +125,14 @@ class DashboardView(LivePlanMixin, TemplateView):
         return context
 
 
-class BoardPackView(LivePlanMixin, View):
+class BoardPackView(DashboardPlanMixin, View):
     """GET only: the board pack, a workbook of the dashboard's month (``?period=YYYY-MM``,
     optionally ``&as_of=YYYY-MM-DD``), with the same figures as the dashboard for the same
     month and day. For every signed-in user, as the dashboard is. A month or day that does
     not check out is not replaced by another: the dashboard shows what is wrong with it."""
 
     def get(self, request):
-        asked = dashboard_asked(self.plan, request.GET)
+        asked = dashboard_asked(self.plan, request.GET, self.today)
         if not asked.valid:
             messages.error(request, "Choose the month and day again, then download the pack.")
             return redirect(f"{reverse('governance:dashboard')}?{request.GET.urlencode()}")

@@ -46,7 +46,10 @@ class LivePlanMixin:
 
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
-        self.plan = selectors.live_plan_or_404()
+        self.plan = self.get_plan()
+
+    def get_plan(self):
+        return selectors.live_plan_or_404()
 
 
 class LiveActionMixin:

@@ -295,6 +295,60 @@ def test_reports_sheet_reads_a_signed_off_report_from_its_seal(client, office, p
     assert rows["Programme"]["State"] == "Not started"
 
 
+def test_reports_sheet_lists_a_draft_s_items_by_due_date_as_they_stood(
+    client, office, plan, lead_wf, pinned_clock
+):
+    """A report not signed off shows its items as they stand, soonest due first, each owner
+    by name; the pack of a past day shows them as they stood at its end."""
+    lead_wf.first_name, lead_wf.last_name = "Wendy", "O'Hara"
+    lead_wf.save()
+    draft = report_in_state(plan, "draft", code="WF", period=DECEMBER)
+    later = services.report_item_add(
+        report=draft,
+        by=office,
+        description="Open the second cohort.",
+        owner=lead_wf,
+        due_date=datetime.date(2019, 3, 31),
+    )
+    services.report_item_add(
+        report=draft,
+        by=office,
+        description="Launch the recruitment campaign.",
+        owner=office,
+        due_date=datetime.date(2019, 2, 28),
+    )
+    pinned_clock.shift(datetime.timedelta(days=1))
+    services.report_item_remove(item=later, by=office)
+    services.report_item_add(
+        report=draft,
+        by=office,
+        description="Added the day after.",
+        owner=lead_wf,
+        due_date=datetime.date(2019, 1, 31),
+    )
+    client.force_login(office)
+    needs = "What needs to happen, and by when?"
+
+    def lines(query) -> list[str]:
+        """The lines of this test's items (the draft also carries the plan's own)."""
+        rows = {row["Report"]: row for row in table(pack(client, query)["Reports"])}
+        ours = ("Launch the", "Open the", "Added the")
+        return [line for line in rows["Workforce"][needs].split("\n") if line.startswith(ours)]
+
+    launch = (
+        f"Launch the recruitment campaign. ({display_name(office)}, by 28 February 2019):"
+        " Still to happen"
+    )
+    assert lines("?period=2018-12&as_of=2019-01-10") == [
+        launch,
+        "Open the second cohort. (Wendy O'Hara, by 31 March 2019): Still to happen",
+    ]
+    assert lines("?period=2018-12") == [
+        "Added the day after. (Wendy O'Hara, by 31 January 2019): Still to happen",
+        launch,
+    ]
+
+
 # --- Indicators, workforce, risks -------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ import html
 import json
 import re
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,14 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from governance.models import Body, Meeting
 from tests.helpers import record
 from workstreams.models import (
     Action,
     ActionStatus,
     Finding,
+    Indicator,
+    IndicatorValue,
     Plan,
     Rag,
     action_is_overdue,
@@ -175,6 +179,36 @@ def test_indicators_show_the_latest_value_its_rag_and_when_it_is_stale(client, v
     assert supervision.rag == Rag.RED
 
 
+def test_indicators_of_a_past_day_show_the_values_recorded_by_then(client, viewer, pinned_clock):
+    """A value corrected and one added after the day viewed are not what the board saw."""
+    supervision = Indicator.objects.get(code="MP-KPI-1")
+    november = IndicatorValue.objects.get(indicator=supervision, period=NOVEMBER)
+    pinned_clock.shift(datetime.timedelta(days=1))
+    november.value = Decimal("85.50")
+    november.save()
+    IndicatorValue.objects.create(
+        indicator=supervision, period=datetime.date(2018, 12, 1), value=Decimal("88.25")
+    )
+    client.force_login(viewer)
+
+    def supervision_row(query):
+        board, _ = board_of(client, query)
+        return next(row for row in board.indicators if row.indicator.code == "MP-KPI-1")
+
+    now = supervision_row("?period=2018-12")
+    assert (now.latest_period, now.latest_value, now.stale) == (
+        datetime.date(2018, 12, 1),
+        Decimal("88.25"),
+        False,
+    )
+    december = datetime.date(2018, 12, 1)
+    assert now.trend[-2:] == [(NOVEMBER, Decimal("85.50")), (december, Decimal("88.25"))]
+    then = supervision_row("?period=2018-12&as_of=2019-01-10")
+    assert (then.latest_period, then.latest_value, then.stale) == (NOVEMBER, Decimal("83.00"), True)
+    assert then.trend[-2:] == [(NOVEMBER, Decimal("83.00")), (december, None)]
+    assert [value for _, value in then.trend[:-2]] == [value for _, value in now.trend[:-2]]
+
+
 def test_the_months_reports_and_their_state(client, viewer):
     client.force_login(viewer)
     board, page = board_of(client, "?period=2018-11")
@@ -252,7 +286,7 @@ def test_what_changed_since_the_last_board(client, viewer, chair_mp):
            status=ActionStatus.OFF_TRACK)  # fmt: skip
     client.force_login(viewer)
     board, page = board_of(client, "?period=2019-01")
-    assert board.baseline.meeting is not None
+    assert board.baseline.board_met
     assert board.baseline.day == datetime.date(2018, 12, 12)
     changes = {change.action.reference: change for change in board.changes}
     mp = changes["MP-1.2"]
@@ -264,6 +298,26 @@ def test_what_changed_since_the_last_board(client, viewer, chair_mp):
     assert "the board of 12 December 2018" in page
     # Its count links to exactly those actions.
     assert listed(client, board.changed.url) == board.changed.count
+
+
+def test_since_the_last_board_counts_only_its_meetings_within_the_plan_before_the_day(
+    client, viewer
+):
+    """The programme board first met on 12 December 2018: November is judged since the end
+    of October. A meeting before the plan began, or another body's, is not a board of it."""
+    board_body = Body.objects.get(kind=Body.Kind.PROGRAMME_BOARD)
+    Meeting.objects.create(body=board_body, date=datetime.date(2018, 3, 12), period=NOVEMBER)
+    task_group = Body.objects.filter(kind=Body.Kind.TASK_GROUP).first()
+    Meeting.objects.create(body=task_group, date=datetime.date(2018, 11, 20), period=NOVEMBER)
+    client.force_login(viewer)
+    board, page = board_of(client, "?period=2018-11")
+    assert (board.baseline.day, board.baseline.board_met) == (datetime.date(2018, 10, 31), False)
+    assert "the programme board has no earlier meeting recorded" in page
+    board, page = board_of(client, "?period=2018-12&as_of=2018-12-12")
+    assert (board.baseline.day, board.baseline.board_met) == (datetime.date(2018, 11, 30), False)
+    board, page = board_of(client, "?period=2018-12&as_of=2018-12-13")
+    assert (board.baseline.day, board.baseline.board_met) == (datetime.date(2018, 12, 12), True)
+    assert "What changed since the board of 12 December 2018" in page
 
 
 def test_a_change_is_named_only_where_it_moved_the_brag(client, viewer, chair_mp):

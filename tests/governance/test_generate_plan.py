@@ -893,7 +893,8 @@ def test_the_dashboard_shows_the_latest_month_s_reports_and_escalated_risks(clie
     board = response.context["board"]
     assert board.period == SIX_MONTHS[-1]
     # Since the last board: its meeting of 12 October 2018, before the month's end.
-    assert board.baseline.meeting == meetings_of(plan).get(date=datetime.date(2018, 10, 12))
+    assert board.baseline.board_met
+    assert board.baseline.day == meetings_of(plan).get(date=datetime.date(2018, 10, 12)).date
     page = response.content.decode()
     table = page[page.index('id="reports-table"') : page.index('id="risks-table"')]
     for report in ProgressReport.objects.filter(plan=plan, period=SIX_MONTHS[-1]):
