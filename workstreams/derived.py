@@ -29,10 +29,12 @@ history's own pruning commands) shows when the cached figures expire.
 """
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import F
 
@@ -58,15 +60,36 @@ CHANGES = Count("workstreams_change_count_seq", 1, "counts_changes")
 PAST_CHANGES = Count("workstreams_past_change_count_seq", 2, "counts_past_changes")
 
 
+# The counts as a request first read them, by database: read once, in one query, whatever
+# the request caches (the dashboard reads both, for itself and for its page). None outside
+# a request (a command, a test calling a selector): every read then asks the database.
+_read_in_request: ContextVar[dict | None] = ContextVar("grip_change_counts", default=None)
+
+
+def _request_started(**kwargs) -> None:
+    _read_in_request.set({})
+
+
+def _request_finished(**kwargs) -> None:
+    _read_in_request.set(None)
+
+
+request_started.connect(_request_started, dispatch_uid="grip-change-counts-started")
+request_finished.connect(_request_finished, dispatch_uid="grip-change-counts-finished")
+
+
 def _add_one(count: Count, using: str) -> None:
     connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT nextval(%s)", [count.sequence])
-        return
-    rows = ChangeCount.objects.using(using)
-    if not rows.filter(pk=count.row).update(value=F("value") + 1):
-        rows.get_or_create(pk=count.row, defaults={"value": 1})
+    else:
+        rows = ChangeCount.objects.using(using)
+        if not rows.filter(pk=count.row).update(value=F("value") + 1):
+            rows.get_or_create(pk=count.row, defaults={"value": 1})
+    read = _read_in_request.get()
+    if read is not None:  # the request reads the moved count from now on
+        read.pop(using, None)
 
 
 def _count_once(count: Count, using: str | None) -> None:
@@ -100,16 +123,37 @@ def count_past_change(using: str | None = None) -> None:
     _count_once(PAST_CHANGES, using)
 
 
-def change_count(using: str = DEFAULT_DB_ALIAS, count: Count = CHANGES) -> int:
+def _read_counts(using: str) -> dict[Count, int]:
+    """Both counts, in one query."""
     connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            # Its latest value, whichever session moved it (not rolled back with anything).
-            cursor.execute(f"SELECT last_value, is_called FROM {count.sequence}")
-            value, called = cursor.fetchone()
-        return value if called else 0
-    rows = ChangeCount.objects.using(using).filter(pk=count.row)
-    return rows.values_list("value", flat=True).first() or 0
+            # Their latest values, whichever session moved them (not rolled back with
+            # anything).
+            cursor.execute(
+                "SELECT CASE WHEN c.is_called THEN c.last_value ELSE 0 END, "
+                "CASE WHEN p.is_called THEN p.last_value ELSE 0 END "
+                f"FROM {CHANGES.sequence} c, {PAST_CHANGES.sequence} p"
+            )
+            changes, past_changes = cursor.fetchone()
+        return {CHANGES: changes, PAST_CHANGES: past_changes}
+    rows = dict(
+        ChangeCount.objects.using(using)
+        .filter(pk__in=[CHANGES.row, PAST_CHANGES.row])
+        .values_list("pk", "value")
+    )
+    return {count: rows.get(count.row, 0) for count in (CHANGES, PAST_CHANGES)}
+
+
+def change_count(using: str = DEFAULT_DB_ALIAS, count: Count = CHANGES) -> int:
+    """How many transactions of ``count``'s kind have committed: within a request, as it
+    first read them, unless it has committed one of its own since (``_add_one``)."""
+    read = _read_in_request.get()
+    if read is None:
+        return _read_counts(using)[count]
+    if using not in read:
+        read[using] = _read_counts(using)
+    return read[using][count]
 
 
 def cached(name: str, asked: tuple, compute: Callable[[], object], count: Count = CHANGES):

@@ -9,7 +9,9 @@ import re
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import transaction
+from django.core.signals import request_finished, request_started
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -82,6 +84,42 @@ def test_a_command_that_writes_in_bulk_counts_its_changes(django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=True):
         call_command("generate_plan", actions=5, months=1, seed=1, verbosity=0)
     assert change_count() > before
+
+
+def test_a_request_reads_the_counts_of_changes_once(
+    derived_cache, client, viewer, chair_mp, django_capture_on_commit_callbacks
+):
+    """The dashboard asks the count for its page, its figures and the past it keeps: one
+    query, whether the figures are cached or worked out again after a change."""
+    client.force_login(viewer)
+    client.get("/dashboard/?period=2019-01")
+    with django_capture_on_commit_callbacks(execute=True):
+        record(Action.objects.get(plan__status="live", reference="MP-1.2"), chair_mp,
+               status=ActionStatus.OFF_TRACK)  # fmt: skip
+    for _ in range(2):  # worked out again, then cached
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/dashboard/?period=2019-01").status_code == 200
+        counts_read = [
+            query["sql"]
+            for query in queries.captured_queries
+            if "change_count" in query["sql"] or "changecount" in query["sql"]
+        ]
+        assert len(counts_read) == 1, counts_read
+
+
+def test_a_change_committed_in_a_request_is_counted_for_the_rest_of_it(
+    chair_mp, django_capture_on_commit_callbacks
+):
+    request_started.send(sender=None)
+    try:
+        before = change_count()
+        assert change_count() == before
+        with django_capture_on_commit_callbacks(execute=True):
+            record(Action.objects.get(plan__status="live", reference="MP-1.2"), chair_mp,
+                   status=ActionStatus.OFF_TRACK)  # fmt: skip
+        assert change_count() == before + 1
+    finally:
+        request_finished.send(sender=None)
 
 
 def test_the_dashboard_is_read_from_the_cache_until_a_change_is_committed(
