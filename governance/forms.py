@@ -7,10 +7,9 @@ from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Field, Layout, Size, Submit
 from django import forms
 from django.contrib.auth import get_user_model
-from django.utils.html import format_html_join
 
 from workstreams.audit import display_name
-from workstreams.forms import AsAtForm, DueDateField
+from workstreams.forms import AsAtForm, DueDateField, PeopleChoices, PersonSelect
 
 from . import selectors
 from .models import Body, Meeting, ReportItem
@@ -65,33 +64,11 @@ class ReportAnswersForm(forms.Form):
         )
 
 
-class PersonSelect(forms.Select):
-    """A choice of people: a plain ``<select>`` whose options are written here, in one pass,
-    rather than as Django's option dictionaries rendered one by one by the template (a
-    council has hundreds of people: 15 ms of a report's page at 219)."""
-
-    template_name = "governance/widgets/person_select.html"
-
-    def get_context(self, name, value, attrs):
-        # The widget's own context (name, attributes, value as a list of strings), without
-        # the option groups ChoiceWidget would build only for the template to walk.
-        context = forms.Widget.get_context(self, name, value, attrs)
-        chosen = context["widget"]["value"]
-        context["widget"]["options"] = format_html_join(
-            "\n",
-            '<option value="{}"{}>{}</option>',
-            (
-                (choice, " selected" if str(choice) in chosen else "", label)
-                for choice, label in self.choices
-            ),
-        )
-        return context
-
-
 class PersonChoiceField(forms.ModelChoiceField):
     """People who can sign in, by name."""
 
     widget = PersonSelect
+    iterator = PeopleChoices
 
     def __init__(self, **kwargs):
         people = get_user_model().objects.filter(is_active=True)

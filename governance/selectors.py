@@ -349,9 +349,29 @@ def report_actions(plan: Plan, workstream: Workstream | None):
     return actions.filter(workstream=workstream) if workstream else actions
 
 
-def report_indicators(plan: Plan, workstream: Workstream | None):
-    indicators = Indicator.objects.filter(plan=plan).select_related("workstream")
-    return indicators.filter(workstream=workstream) if workstream else indicators
+def report_indicators(
+    plan: Plan, workstream: Workstream | None, period: datetime.date
+) -> list[tuple[Indicator, IndicatorValue | None]]:
+    """The indicators a report covers (its workstream's, or the plan's for the programme),
+    each with its value for ``period`` (None where none is recorded): one query, the value
+    read with its indicator."""
+    value = IndicatorValue.objects.filter(indicator=OuterRef("pk"), period=period)
+    indicators = (
+        Indicator.objects.filter(plan=plan)
+        .select_related("workstream")
+        .annotate(period_value=Subquery(value.values("value")[:1]))
+    )
+    if workstream:
+        indicators = indicators.filter(workstream=workstream)
+    return [
+        (
+            indicator,
+            IndicatorValue(indicator=indicator, period=period, value=indicator.period_value)
+            if indicator.period_value is not None
+            else None,
+        )
+        for indicator in indicators
+    ]
 
 
 def report_risks(plan: Plan, workstream: Workstream | None):
@@ -360,16 +380,6 @@ def report_risks(plan: Plan, workstream: Workstream | None):
     )
     risks = risks.filter(workstream=workstream) if workstream else risks
     return sorted(risks, key=lambda risk: (-risk.score, risk.title))
-
-
-def _values_in(indicators, period: datetime.date) -> list[tuple]:
-    values = {
-        value.indicator_id: value
-        for value in IndicatorValue.objects.filter(
-            indicator__in=indicators, period=period
-        ).select_related("indicator")
-    }
-    return [(indicator, values.get(indicator.pk)) for indicator in indicators]
 
 
 def _lines(lines: list[str], none: str) -> str:
@@ -413,8 +423,8 @@ def report_prefill(plan: Plan, workstream: Workstream | None, period: datetime.d
             working_well.append(f"{action.reference} {action.title}: {done}.")
 
     how_we_know = []
-    indicators = list(report_indicators(plan, workstream))
-    for indicator, value in _values_in(indicators, period):
+    indicators = report_indicators(plan, workstream, period)
+    for indicator, value in indicators:
         if value is not None:
             how_we_know.append(
                 f"{indicator.name}: {measure(value.value, indicator)} against a target of "
@@ -439,7 +449,7 @@ def report_prefill(plan: Plan, workstream: Workstream | None, period: datetime.d
             worried.append(f"{action.reference} {action.title}: {why}.")
         elif action.pk in slipped:
             worried.append(f"{action.reference} {action.title}: its due date slipped.")
-    for indicator, value in _values_in(indicators, period):
+    for indicator, value in indicators:
         if value is not None and value.rag != Rag.GREEN:
             worried.append(
                 f"{indicator.name} is {measure(value.value, indicator)}, short of its target "
@@ -524,7 +534,7 @@ def report_snapshot(
     }
     if not indicators_and_risks:
         return snapshot
-    indicators = list(report_indicators(report.plan, report.workstream))
+    indicators = report_indicators(report.plan, report.workstream, report.period)
     snapshot |= {
         "indicators": [
             {
@@ -535,7 +545,7 @@ def report_snapshot(
                 "rag": value.rag if value else "",
                 "rag_label": Rag(value.rag).label if value else "No value this period",
             }
-            for indicator, value in _values_in(indicators, report.period)
+            for indicator, value in indicators
         ],
         "risks": [
             {

@@ -3,7 +3,9 @@ from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Field, Fieldset, Layout, Size, Submit
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
+from django.utils.html import format_html_join
 
 from .models import ActionStatus, DueDateChange
 
@@ -230,3 +232,39 @@ class ImportColumnsForm(forms.Form):
 
     def chosen(self) -> list[str]:
         return [self.cleaned_data.get(f"column-{i}", "") for i in range(len(self.headings))]
+
+
+class PersonSelect(forms.Select):
+    """A choice of people: a plain ``<select>`` whose options are written here, in one pass,
+    rather than as Django's option dictionaries rendered one by one by the template (a
+    council has hundreds of people: 15 ms of a report's page at 219)."""
+
+    template_name = "workstreams/widgets/person_select.html"
+
+    def get_context(self, name, value, attrs):
+        # The widget's own context (name, attributes, value as a list of strings), without
+        # the option groups ChoiceWidget would build only for the template to walk.
+        context = forms.Widget.get_context(self, name, value, attrs)
+        chosen = context["widget"]["value"]
+        context["widget"]["options"] = format_html_join(
+            "\n",
+            '<option value="{}"{}>{}</option>',
+            (
+                (choice, " selected" if str(choice) in chosen else "", label)
+                for choice, label in self.choices
+            ),
+        )
+        return context
+
+
+class PeopleChoices(ModelChoiceIterator):
+    """The choices of a ``PersonChoiceField``: the people read in one plain query of what
+    their names need, not every column of each user (their password hash among them)
+    through a server-side cursor, as ``ModelChoiceIterator`` reads them (8 ms of a report's
+    page at 219 people)."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for person in self.queryset.only("pk", "username", "first_name", "last_name"):
+            yield self.choice(person)

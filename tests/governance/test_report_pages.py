@@ -11,8 +11,9 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.template import Context, Template
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from simple_history.utils import bulk_create_with_history
 
@@ -782,7 +783,11 @@ def test_the_owner_choice_lists_every_active_person_by_name_and_keeps_the_choice
     chosen.save()
     bound = ReportItemForm(data={"item-owner": chosen.pk, "item-description": ""})
     assert not bound.is_valid()
-    rendered = str(bound["owner"])
+    with CaptureQueriesContext(connection) as read:
+        rendered = str(bound["owner"])
+    # One plain query of what a name needs (PeopleChoices), not every column of each user.
+    assert len(read.captured_queries) == 1
+    assert '"password"' not in read.captured_queries[0]["sql"]
     options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', rendered)
     assert [value for value, _, _ in options] == [""] + [
         str(p.pk) for p in people.order_by("first_name", "last_name", "username")
