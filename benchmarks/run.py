@@ -353,7 +353,10 @@ class Cast:
     users: dict  # role -> user
     shown: object  # the action whose page and history are read
     to_update: object | None  # the lead officer's open action, for the update POST
-    report: object | None  # the latest four-question report
+    # The latest four-question reports in two states, the workstream's where it has one:
+    # one signed off (read from its seal) and one still a draft (read live, with its forms).
+    signed_off_report: object | None
+    draft_report: object | None
     period: datetime.date  # the dashboard's month as of a past day ...
     meeting_day: datetime.date  # ... and that day
 
@@ -406,8 +409,12 @@ def cast_of(plan, chair: str | None = None, lead: str | None = None) -> Cast:
     shown = (
         actions.exclude(pk=getattr(to_update, "pk", None)).order_by("-version", "reference").first()
     )
-    reports = ProgressReport.objects.filter(plan=plan).order_by("-period", "workstream__code")
-    report = reports.filter(workstream=workstream).first() or reports.first()
+
+    def latest_report(status):
+        reports = ProgressReport.objects.filter(plan=plan, status=status)
+        reports = reports.order_by("-period", "workstream__code")
+        return reports.filter(workstream=workstream).first() or reports.first()
+
     period, meeting_day = board_meeting(plan)
     return Cast(
         plan=plan,
@@ -419,7 +426,8 @@ def cast_of(plan, chair: str | None = None, lead: str | None = None) -> Cast:
         },
         shown=shown,
         to_update=to_update,
-        report=report,
+        signed_off_report=latest_report(ProgressReport.Status.SIGNED_OFF),
+        draft_report=latest_report(ProgressReport.Status.DRAFT),
         period=period,
         meeting_day=meeting_day,
     )
@@ -451,7 +459,7 @@ def asks_of(cast: Cast, args) -> list[Ask]:
     reading pages as the workstream's chair; the update as the action's lead officer; the
     dashboard, the exports and the import as the programme office (the import is theirs
     alone)."""
-    shown, report = cast.shown, cast.report
+    shown = cast.shown
     word = args.search
     found = cast.plan.actions.filter(title__icontains=word).count()
     asks = [Ask(role, f"GET {BASELINE} (baseline)", BASELINE, "baseline") for role in ROLES]
@@ -481,13 +489,21 @@ def asks_of(cast: Cast, args) -> list[Ask]:
         ),
         Ask("chair", "GET /workstreams/<code>/", f"/workstreams/{cast.workstream.code}/", "page"),
         Ask("chair", "GET /reports/", "/reports/", "page"),
-        Ask(
-            "chair",
-            "GET /reports/<id>/",
-            report.get_absolute_url() if report else "",
-            "page",
-            note=f"{report}" if report else "no report",
-            cached=True,
+        # A report in the same state on both plans: a signed-off one, read by the chair, and
+        # a draft, read by the programme office, who may write it (its forms, the people).
+        *(
+            Ask(
+                role,
+                f"GET /reports/<id>/ ({state})",
+                report.get_absolute_url() if report else "",
+                "page",
+                note=f"{report}" if report else f"no report {state}",
+                cached=True,
+            )
+            for role, state, report in (
+                ("chair", "signed off", cast.signed_off_report),
+                ("office", "a draft", cast.draft_report),
+            )
         ),
         Ask("office", "GET /dashboard/", "/dashboard/", "page", cached=True),
         Ask(
