@@ -258,10 +258,10 @@ class PersonSelect(forms.Select):
 
 
 class PeopleChoices(ModelChoiceIterator):
-    """The choices of a ``PersonChoiceField``: the people read in one plain query of what
-    their names need, not every column of each user (their password hash among them)
-    through a server-side cursor, as ``ModelChoiceIterator`` reads them (8 ms of a report's
-    page at 219 people)."""
+    """People offered as choices (a report item's owner, the action list's lead officer):
+    read in one plain query of what their names need, not every column of each user (their
+    password hash among them) through a server-side cursor, as ``ModelChoiceIterator``
+    reads them (8 ms of a report's page at 219 people)."""
 
     def __iter__(self):
         if self.field.empty_label is not None:

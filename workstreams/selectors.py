@@ -203,7 +203,7 @@ class ValueList:
         return array_literal(self.values)
 
     @cached_property
-    def json(self) -> str:
+    def json_array(self) -> str:
         return json.dumps(self.values)
 
 
@@ -230,7 +230,7 @@ class EqualsAnyOf(Lookup):
 
     def as_sqlite(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, self.rhs.json]
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, self.rhs.json_array]
 
 
 class JSONList(Aggregate):

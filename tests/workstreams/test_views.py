@@ -1,9 +1,11 @@
 """The action and workstream pages: who sees what, who may post what, and what it costs."""
 
 import datetime
+import html
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -11,6 +13,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from simple_history.utils import bulk_create_with_history
 
+from workstreams.audit import display_name
 from workstreams.models import Action, ActionUpdate, Rag
 
 pytestmark = pytest.mark.django_db
@@ -302,6 +305,35 @@ def test_chair_accepts_evidence_and_the_action_turns_blue(as_user, action_mp):
 
 def listed(response):
     return [a.reference for a in response.context["actions"]]
+
+
+def test_the_lead_officer_choice_lists_each_lead_once_by_name_and_keeps_the_choice(
+    as_user, plan, lead_mp
+):
+    """Whoever leads an action of the plan, once each, by name (escaped), the one asked for
+    selected; read in one query of their names, however many actions they lead."""
+    lead_mp.first_name = 'Ann "<Tess>" &'
+    lead_mp.save()
+    client = as_user("viewer")
+    with CaptureQueriesContext(connection) as read:
+        page = client.get("/actions/?lead=lead.mp").content.decode()
+    select = re.search(r'<select name="lead"[^>]*>(.*?)</select>', page, re.S)
+    assert 'class="govuk-select"' in select.group(0) and 'id="id_lead"' in select.group(0)
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select.group(1))
+    leads = get_user_model().objects.filter(led_actions__plan=plan).distinct()
+    assert [value for value, _, _ in options] == [""] + [
+        lead.username for lead in leads.order_by("last_name", "first_name")
+    ]
+    assert [value for value, selected, _ in options if selected] == ["lead.mp"]
+    assert {value: html.unescape(label) for value, _, label in options}["lead.mp"] == (
+        display_name(lead_mp)
+    )
+    listing = [
+        q["sql"]
+        for q in read.captured_queries
+        if 'FROM "auth_user"' in q["sql"] and "EXISTS" in q["sql"] and "ORDER BY" in q["sql"]
+    ]
+    assert len(listing) == 1 and '"password"' not in listing[0], listing
 
 
 def test_action_list_filters_live_in_the_url(as_user, plan, lead_mp):
