@@ -20,7 +20,6 @@ from workstreams.models import (
     Action,
     ActionStatus,
     Attention,
-    DueDateChange,
     Indicator,
     IndicatorValue,
     Plan,
@@ -436,12 +435,9 @@ def report_prefill(plan: Plan, workstream: Workstream | None, period: datetime.d
 
     worried = []
     slipped = set(
-        DueDateChange.objects.filter(
-            action__in=actions,
-            decision=DueDateChange.Decision.APPROVED,
-            decided_at__date__range=(start, end),
-            to_date__gt=F("from_date"),
-        ).values_list("action_id", flat=True)
+        delivery.slips_of(actions)
+        .filter(decided_at__date__range=(start, end))
+        .values_list("action_id", flat=True)
     )
     for action in actions.with_rag(day).order_by("rag_rank", "reference"):
         if action.rag_code == Rag.RED:
@@ -1079,12 +1075,9 @@ def _task_group_exceptions(agenda: Agenda, workstream: Workstream, today) -> Non
     actions = workstream.actions.all()
     rows = list(delivery.action_rows(actions, day).order_by("rag_rank", "current_due", "reference"))
     slipped = set(
-        DueDateChange.objects.filter(
-            action__in=actions,
-            decision=DueDateChange.Decision.APPROVED,
-            decided_at__date__range=(meeting.period, month_end(meeting.period)),
-            to_date__gt=F("from_date"),
-        ).values_list("action_id", flat=True)
+        delivery.slips_of(actions)
+        .filter(decided_at__date__range=(meeting.period, month_end(meeting.period)))
+        .values_list("action_id", flat=True)
     )
     month = f"{meeting.period:%B %Y}"
     agenda.exceptions = [

@@ -129,8 +129,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # PostgreSQL's JIT compiler starts when a query's estimated cost is high, as it is for the
     # dashboard over a large plan's history, and then spends more time compiling than the
-    # query takes (0.4 to 0.8 s measured at 20,000 actions: benchmarks/README.md).
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    # query takes (0.4 to 0.8 s measured at 20,000 actions: benchmarks/README.md). Parallel
+    # workers likewise cost more to start than they save on Grip's short queries: the
+    # dashboard's list of BRAG changes over 20,000 actions took 43 ms with one worker on a
+    # 2-core machine and 17 ms without.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        "-c jit=off -c max_parallel_workers_per_gather=0"
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

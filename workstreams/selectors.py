@@ -27,7 +27,6 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -345,7 +344,7 @@ def due_in(period: datetime.date) -> Q:
     return Q(status__in=OPEN_STATUSES, current_due__range=(period, month_end(period)))
 
 
-# Slipped: the due date was moved later at least once (after ``action_rows``).
+# Slipped: the due date was moved later at least once.
 SLIPPED = Q(slip_count__gt=0)
 
 
@@ -376,16 +375,9 @@ def delivery_table(
     """Each workstream's delivery and the programme's, in the state ``as_at`` asks for.
 
     One query whatever the plan's size, counted by the list filters' own conditions
-    (``with_rag``, ``due_in``, and the slips ``action_rows`` counts), so each count equals
-    the rows of its link.
+    (``with_rag``, ``due_in``, ``SLIPPED``), so each count equals the rows of its link.
     """
     next_period = add_months(as_at.period or as_at.day, 1)
-    # An action slipped if it is among those with a slip (a hash of them, made once; the
-    # rows counted are the plan's), and only those have their moves counted (a CASE runs its
-    # subquery only where it matches): the plan as it stood is read once, not again for its
-    # slips (80 ms at 20,000 actions).
-    slipped = Q(id__in=slips_of(None, as_at.recorded_before).values("action"))
-    moves = Case(When(slipped, then=Subquery(_slips(as_at.recorded_before))), default=Value(0))
     counted = (
         as_at.actions(plan)
         .with_rag(as_at.day)
@@ -395,8 +387,8 @@ def delivery_table(
             n=Count("id"),
             overdue_n=Count("id", filter=Q(overdue=True)),
             due_next_n=Count("id", filter=due_in(next_period)),
-            slipped_n=Count("id", filter=slipped),
-            slips_n=Sum(moves),
+            slipped_n=Count("id", filter=SLIPPED),
+            slips_n=Sum("slip_count"),
         )
     )
 
@@ -589,25 +581,12 @@ def rag_counts(workstream: Workstream, today: datetime.date | None = None) -> Ra
     return _rag_row(workstream, workstream.actions.rag_counts(today))
 
 
-def slips_of(actions, recorded_before: datetime.datetime | None = None):
-    """The slips of ``actions`` (a queryset, one action's ``OuterRef``, or None for every
-    action's): approved moves of the due date to a later date, decided before
-    ``recorded_before`` when given."""
-    moves = DueDateChange.objects.filter(
-        decision=DueDateChange.Decision.APPROVED, to_date__gt=F("from_date")
+def slips_of(actions: QuerySet[Action]) -> QuerySet[DueDateChange]:
+    """The slips of ``actions``: approved moves of the due date to a later date (what each
+    action's ``slip_count`` counts)."""
+    return DueDateChange.objects.filter(
+        action__in=actions, decision=DueDateChange.Decision.APPROVED, to_date__gt=F("from_date")
     )
-    if actions is not None:
-        lookup = "action" if isinstance(actions, OuterRef) else "action__in"
-        moves = moves.filter(**{lookup: actions})
-    if recorded_before is not None:
-        moves = moves.filter(decided_at__lt=recorded_before)
-    return moves.order_by()
-
-
-def _slips(recorded_before: datetime.datetime | None = None):
-    """How many times each action slipped (see ``slips_of``), as a subquery per action."""
-    moves = slips_of(OuterRef("id"), recorded_before)
-    return moves.values("action").annotate(n=Count("pk")).values("n")
 
 
 # An action's updates, its last one first: the latest period's, the last recorded in it. An
@@ -624,9 +603,9 @@ def action_rows(
     *,
     recorded_before: datetime.datetime | None = None,
 ) -> QuerySet[Action]:
-    """Actions ready for a table: workstream, priority and lead joined; RAG, overdue, the
-    last update's date and the number of slips annotated. ``actions`` may be history rows
-    (``AsAt.actions``): then only updates and moves recorded before ``recorded_before`` count.
+    """Actions ready for a table: workstream, priority and lead joined; RAG, overdue and
+    the last update's date annotated. ``actions`` may be history rows (``AsAt.actions``):
+    then only updates recorded before ``recorded_before`` count (the slips are the row's).
     """
     today = today or timezone.localdate()
     updates = ActionUpdate.objects.filter(action=OuterRef("id"))
@@ -637,10 +616,7 @@ def action_rows(
         actions.select_related("workstream", "priority", "lead_officer")
         .with_rag(today)
         .with_attention(today, recorded_before)
-        .annotate(
-            last_update_at=Subquery(last_update),
-            slip_count=Coalesce(Subquery(_slips(recorded_before)), 0),
-        )
+        .annotate(last_update_at=Subquery(last_update))
     )
 
 

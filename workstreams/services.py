@@ -32,6 +32,7 @@ from .models import (
     Workstream,
     month_start,
 )
+from .selectors import slips_of
 from .validation import validate
 
 
@@ -303,6 +304,12 @@ def recorded_as_by(function):
     return wrapper
 
 
+def _count_slips(action: Action) -> None:
+    """Keep the action's ``slip_count`` after a due-date change is saved: counted again, not
+    added to, so a chair's move that also settles a waiting request counts both moves."""
+    action.slip_count = slips_of(Action.objects.filter(pk=action.pk)).count()
+
+
 def _save_action(action: Action) -> None:
     """Validate and save an action read with ``select_for_update`` in this transaction (or
     a new one)."""
@@ -470,6 +477,7 @@ def action_update_record(
             )
         validate(change)
         change.save()
+        _count_slips(action)
 
     _save_action(action)
     update = ActionUpdate(
@@ -565,6 +573,7 @@ def due_date_change_decide(
     change.save()
     if approve:
         action.revised_due_date, action.revised_due_reason = change.to_date, change.reason
+        _count_slips(action)
         _save_action(action)
     return change
 

@@ -305,6 +305,18 @@ def test_statuses_are_mixed_and_the_database_rules_hold():
         action.save()
 
 
+def test_each_action_and_history_row_counts_the_slips_decided_by_then():
+    generate(actions=80, months=8)  # enough months for due dates to move
+
+    actions = Action.objects.filter(plan__title__startswith="Synthetic plan: 80 actions")
+    assert actions.filter(slip_count__gt=1).exists()
+    for action in actions:
+        moves = action.due_date_changes.all()
+        assert action.slip_count == moves.count()
+        for row in action.history.all():
+            assert row.slip_count == moves.filter(decided_at__lte=row.history_date).count()
+
+
 def test_the_same_seed_gives_the_same_plan_and_another_seed_another():
     first = generated_then_rolled_back(seed=7)
     again = generated_then_rolled_back(seed=7)

@@ -5,15 +5,17 @@ The clock is pinned (tests/conftest.py) to 10 January 2019; the reference plan e
 """
 
 import datetime
+import importlib
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 
 from tests.helpers import record, unchanged
 from tests.workstreams.test_views import form_data, update_url
 from workstreams import services
-from workstreams.models import DueDateChange
-from workstreams.selectors import action_rows
+from workstreams.models import Action, DueDateChange
+from workstreams.selectors import action_rows, slips_of
 
 pytestmark = pytest.mark.django_db
 
@@ -145,3 +147,53 @@ def test_saving_last_months_words_again_is_refused(client, action_mp, lead_mp):
     # An empty narrative is refused too: the field starts empty, so Save alone says nothing.
     page = client.post(update_url(action_mp), form_data(action_mp, progress_narrative=""))
     assert page.status_code == 200 and unchanged(action_mp) == before
+
+
+def slip_counts(action):
+    """The action's slip count now, and on each of its history rows, oldest first."""
+    action.refresh_from_db()
+    rows = action.history.order_by("history_date", "history_id")
+    return action.slip_count, [row.slip_count for row in rows]
+
+
+def test_the_action_keeps_count_of_its_slips_as_they_are_decided(action_mp, lead_mp, chair_mp):
+    def pending():
+        return action_mp.due_date_changes.get(decision=DueDateChange.Decision.PENDING)
+
+    later = action_mp.current_due_date + datetime.timedelta(days=30)
+    move(action_mp, lead_mp, later, "Waiting for HR.")
+    assert slip_counts(action_mp)[0] == 0  # asked for, not decided
+    services.due_date_change_decide(change=pending(), by=chair_mp, approve=True)
+    assert slip_counts(action_mp)[0] == 1
+    action_mp.refresh_from_db()
+    move(action_mp, lead_mp, later + datetime.timedelta(days=30), "Still waiting.")
+    services.due_date_change_decide(
+        change=pending(), by=chair_mp, approve=False, comment="Keep to the date."
+    )
+    assert slip_counts(action_mp)[0] == 1  # refused: no slip
+    action_mp.refresh_from_db()
+    move(action_mp, chair_mp, later - datetime.timedelta(days=5), "Finished sooner.")
+    assert slip_counts(action_mp)[0] == 1  # brought forward: no slip
+    action_mp.refresh_from_db()
+    move(action_mp, chair_mp, later + datetime.timedelta(days=20), "Agreed at task group.")
+    count, history = slip_counts(action_mp)
+    assert count == 2 == slips_of(Action.objects.filter(pk=action_mp.pk)).count()
+    assert action_rows(Action.objects.filter(pk=action_mp.pk)).get().slip_count == 2
+    # Each history row carries the count as it stood: what the plan as it stood reads.
+    assert history == sorted(history) and set(history) == {0, 1, 2}
+
+
+def test_the_migration_counts_the_slips_decided_before_it(action_mp, chair_mp, pinned_clock):
+    move(action_mp, chair_mp, action_mp.current_due_date + datetime.timedelta(days=10))
+    pinned_clock.shift(datetime.timedelta(days=1))
+    action_mp.refresh_from_db()
+    move(action_mp, chair_mp, action_mp.current_due_date + datetime.timedelta(days=10))
+    kept = slip_counts(action_mp)
+    assert kept[0] == 2 and set(kept[1]) == {0, 1, 2}
+    Action.objects.update(slip_count=0)
+    Action.history.model.objects.update(slip_count=0)
+
+    migration = importlib.import_module("workstreams.migrations.0012_action_slip_count")
+    migration.count_slips(django_apps, schema_editor=None)
+
+    assert slip_counts(action_mp) == kept

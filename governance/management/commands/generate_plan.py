@@ -406,7 +406,7 @@ def changed_fields(action: Action) -> tuple[str, ...]:
     if action.evidence_of_impact:
         fields += ("evidence_of_impact", "evidence_accepted_at", "evidence_accepted_by")
     if action.revised_due_date:
-        fields += ("revised_due_date", "revised_due_reason")
+        fields += ("revised_due_date", "revised_due_reason", "slip_count")
     return fields
 
 
@@ -824,6 +824,7 @@ class Generator:
                 )
                 moves[-1]._history_date = when
                 action.revised_due_date, action.revised_due_reason = revised, reason
+                action.slip_count += 1  # as the services keep it: every move here is later
             self.note(action, period, was, slipped=revised is not None)
             action.version += 1
             action._history_date = when
