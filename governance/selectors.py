@@ -786,9 +786,17 @@ def report_evidence(report: ProgressReport) -> ReportEvidence:
     only the actions shown are read whole and the rest are counted by the database.
 
     Worked out once until a record changes or the day does (``derived.cached``): a
-    workstream's report reads and sorts its 5,000 actions (or its sealed snapshot of them,
-    about 1 MB) at 20,000 in the plan, while the board reads it many times a month."""
+    workstream's report reads and sorts its 5,000 actions at 20,000 in the plan, while the
+    board reads it many times a month. A signed-off report's comes from its sealed snapshot
+    (about 1 MB), which no change today alters: it is kept as the past is
+    (``derived.cached_past``), under the snapshot's checksum, so a chair's update does not
+    make every signed-off report be read again."""
     today = timezone.localdate()
+    if report.is_frozen:
+        asked = (report.pk, report.checksum)
+        return derived.cached_past(
+            "sealed-report-evidence", asked, lambda: _report_evidence(report, today)
+        )
     return derived.cached(
         "report-evidence", (report.pk, today), lambda: _report_evidence(report, today)
     )

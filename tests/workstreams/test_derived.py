@@ -238,6 +238,25 @@ def test_a_report_page_shows_a_committed_change_at_once(
     assert page(client, sealed.get_absolute_url()) == sealed_before
 
 
+def test_a_signed_off_reports_snapshot_is_not_read_again_after_a_change(
+    client, derived_cache, chair_mp, django_capture_on_commit_callbacks
+):
+    """Its sealed evidence is kept under the snapshot's checksum, not the count of changes:
+    an update elsewhere does not make the page read the snapshot (1 MB at 5,000 actions)."""
+    sealed = ProgressReport.objects.get(
+        plan__status="live", status=ProgressReport.Status.SIGNED_OFF
+    )
+    client.force_login(chair_mp)
+    first = page(client, sealed.get_absolute_url())
+    action = Action.objects.filter(status=ActionStatus.ON_TRACK).first()
+    with django_capture_on_commit_callbacks(execute=True):
+        record(action, action.lead_officer, status=ActionStatus.OFF_TRACK)
+    with CaptureQueriesContext(connection) as queries:
+        again = page(client, sealed.get_absolute_url())
+    assert again == first
+    assert not [q for q in queries.captured_queries if '"snapshot"' in q["sql"]]
+
+
 @contextlib.contextmanager
 def committed(django_capture_on_commit_callbacks):
     """Run the block as if its transaction committed: its on-commit callbacks run and are
