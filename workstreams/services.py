@@ -32,7 +32,6 @@ from .models import (
     Workstream,
     month_start,
 )
-from .selectors import slips_of
 from .validation import validate
 
 
@@ -304,10 +303,11 @@ def recorded_as_by(function):
     return wrapper
 
 
-def _count_slips(action: Action) -> None:
-    """Keep the action's ``slip_count`` after a due-date change is saved: counted again, not
-    added to, so a chair's move that also settles a waiting request counts both moves."""
-    action.slip_count = slips_of(Action.objects.filter(pk=action.pk)).count()
+def _count_if_slip(action: Action, change: DueDateChange) -> None:
+    """Keep the action's ``slip_count`` (``selectors.slips_of`` counts the same moves) as a
+    decided change is saved: one more if it was approved and moves the date later."""
+    if change.decision == DueDateChange.Decision.APPROVED and change.is_slip:
+        action.slip_count += 1
 
 
 def _save_action(action: Action) -> None:
@@ -468,6 +468,7 @@ def action_update_record(
             action.revised_due_date, action.revised_due_reason = revised_due_date, due_date_reason
             if pending is not None:
                 _settle_by_chairs_move(pending, by=by, new_date=revised_due_date)
+                _count_if_slip(action, pending)
         elif pending is not None:
             raise ValidationError(
                 {
@@ -477,7 +478,7 @@ def action_update_record(
             )
         validate(change)
         change.save()
-        _count_slips(action)
+        _count_if_slip(action, change)
 
     _save_action(action)
     update = ActionUpdate(
@@ -573,7 +574,7 @@ def due_date_change_decide(
     change.save()
     if approve:
         action.revised_due_date, action.revised_due_reason = change.to_date, change.reason
-        _count_slips(action)
+        _count_if_slip(action, change)
         _save_action(action)
     return change
 

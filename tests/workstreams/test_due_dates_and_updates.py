@@ -181,6 +181,15 @@ def test_the_action_keeps_count_of_its_slips_as_they_are_decided(action_mp, lead
     assert action_rows(Action.objects.filter(pk=action_mp.pk)).get().slip_count == 2
     # Each history row carries the count as it stood: what the plan as it stood reads.
     assert history == sorted(history) and set(history) == {0, 1, 2}
+    # A chair's own move to the date a waiting request asked for grants it: both are
+    # approved moves, both counted, as slips_of counts them.
+    asked = later + datetime.timedelta(days=40)
+    move(action_mp, lead_mp, asked, "Waiting for HR again.")
+    action_mp.refresh_from_db()
+    move(action_mp, chair_mp, asked, "Agreed at task group.")
+    assert (
+        slip_counts(action_mp)[0] == 4 == slips_of(Action.objects.filter(pk=action_mp.pk)).count()
+    )
 
 
 def test_the_migration_counts_the_slips_decided_before_it(action_mp, chair_mp, pinned_clock):
