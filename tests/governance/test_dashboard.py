@@ -300,6 +300,28 @@ def test_what_changed_since_the_last_board(client, viewer, chair_mp):
     assert listed(client, board.changed.url) == board.changed.count
 
 
+def test_only_the_most_pressing_changes_are_listed_and_the_count_links_to_all(
+    client, viewer, chair_mp, monkeypatch
+):
+    """A large plan changes by hundreds a month: the dashboard lists a page's worth, most
+    pressing first, and says so; its count and link are of every one."""
+    for reference in ("MP-1.2", "MP-1.3"):
+        action = Action.objects.get(plan__status="live", reference=reference)
+        record(action, chair_mp, status=ActionStatus.OFF_TRACK)
+    client.force_login(viewer)
+    everything, _ = board_of(client, "?period=2019-01")
+    assert everything.changed.count == len(everything.changes) == 3
+    monkeypatch.setattr("governance.dashboard.CHANGES_SHOWN", 2)
+    board, page = board_of(client, "?period=2019-01")
+    assert board.changes == everything.changes[:2]
+    assert (board.changed.count, board.changes_not_shown) == (3, 1)
+    assert "The 2 most pressing are below." in page
+    table = page.split('id="changes-table"')[1].split("</table>")[0]
+    shown = re.findall(r'data-reference="([^"]+)"', table)
+    assert shown == [change.action.reference for change in everything.changes[:2]]
+    assert listed(client, board.changed.url) == 3
+
+
 def test_since_the_last_board_counts_only_its_meetings_within_the_plan_before_the_day(
     client, viewer
 ):
