@@ -48,9 +48,15 @@ TOP_RISKS = 5
 
 
 def dashboard_months(plan: Plan, today: datetime.date) -> list[datetime.date]:
-    """The months the dashboard can show, newest first: the plan's, up to this one."""
+    """The months the dashboard can show, newest first: the plan's, up to this one, and past
+    the plan's end up to its latest month with data, which the dashboard shows unless asked
+    for another (a plan still live after its end date is still being updated). ``plan`` is
+    read by ``for_dashboard`` on the same day."""
     first = month_start(plan.period_start)
-    last = min(month_start(plan.period_end), month_start(today))
+    last = max(
+        min(month_start(plan.period_end), month_start(today)),
+        latest_period_with_data(plan, today),
+    )
     months = []
     while last >= first:
         months.append(last)

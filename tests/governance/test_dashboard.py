@@ -99,6 +99,30 @@ def test_the_reference_plan_still_opens_on_november_2018_years_later(
     assert Action.objects.filter(plan__status="live").overdue().count() >= 15
 
 
+def test_a_plan_updated_after_its_end_shows_and_offers_its_latest_month(
+    client, viewer, pinned_clock
+):
+    """The plan ends in March 2019; still live in June, it is updated then. The dashboard
+    shows June, and its month choice offers and selects June, not March."""
+    pinned_clock.move_to(datetime.datetime(2019, 6, 10, 10, 0))
+    client.force_login(viewer)
+    board, page = board_of(client)
+    assert board.period == NOVEMBER  # the latest month with data
+    assert '<option value="2019-03">' in page and 'value="2019-04"' not in page
+    action = Action.objects.get(plan__status="live", reference="MP-1.2")
+    record(action, action.lead_officer, progress_narrative="Still at it in June.")
+    board, page = board_of(client)
+    assert board.period == datetime.date(2019, 6, 1)
+    assert "Programme dashboard: June 2019" in page
+    assert '<option value="2019-06" selected>June 2019</option>' in page
+    assert board_of(client, "?period=2019-05")[0].period == datetime.date(2019, 5, 1)
+    assert client.get("/dashboard/?period=2019-07").status_code == 200
+    assert (
+        "2019-07"
+        not in board_of(client, "?period=2019-07")[1].split("<select")[1].split("</select>")[0]
+    )
+
+
 def test_overdue_is_judged_at_the_end_of_the_month_viewed(client, viewer):
     client.force_login(viewer)
     for period, day in (("2018-11", END_OF_NOVEMBER), ("2018-12", datetime.date(2018, 12, 31))):
