@@ -584,45 +584,132 @@ def asks_of(cast: Cast, args) -> list[Ask]:
     return asks
 
 
-def measure(cast: Cast, args) -> dict[tuple[str, str], Timing]:
-    """Every ask of the plan, timed as its user."""
-    from django.test import Client
+class Measurer:
+    """Times the asks of one plan, as its users: signed in once (in the database in use when
+    made), keeping what one ask leaves for the next (the upload's preview page, the tracker's
+    cells)."""
 
-    from workstreams import derived
+    def __init__(self, cast: Cast, args):
+        from django.test import Client
 
-    clients = {}
-    for role, user in cast.users.items():
-        clients[role] = Client()
-        clients[role].force_login(user)
-    results = {}
-    upload = None  # the import's token page, once the file is uploaded
-    tracker_cells = None
-    for ask in asks_of(cast, args):
-        client, user = clients[ask.role], cast.users[ask.role].username
+        self.cast, self.args = cast, args
+        self.clients = {}
+        for role, user in cast.users.items():
+            self.clients[role] = Client()
+            self.clients[role].force_login(user)
+        self.upload = None  # the import's token page, once the file is uploaded
+        self.tracker_cells = None
+
+    def time(self, ask: Ask) -> Timing:
+        from workstreams import derived
+
+        cast, args = self.cast, self.args
+        client, user = self.clients[ask.role], cast.users[ask.role].username
         repeat = args.slow_repeat if ask.slow else args.repeat
         if not ask.path:
             row = Timing(user)
         elif ask.kind == "post":
             row = time_update(client, user, cast.to_update, repeat)
         elif ask.kind == "openpyxl":
-            tracker_cells = tracker_cells or openpyxl_inputs(cast.plan)
-            row = time_openpyxl(ask.label, tracker_cells, repeat)
+            self.tracker_cells = self.tracker_cells or openpyxl_inputs(cast.plan)
+            row = time_openpyxl(ask.label, self.tracker_cells, repeat)
         elif ask.kind == "upload":
-            row, upload = time_upload(client, user, cast.plan, args, repeat)
+            row, self.upload = time_upload(client, user, cast.plan, args, repeat)
         elif ask.kind == "preview":
-            if upload is None:  # the upload was not asked for: upload once, untimed
-                _, upload = time_upload(client, user, cast.plan, args, 0)
-            row = time_get(client, user, upload, repeat) if upload else Timing(user)
-            row.note = row.note or ("" if upload else "no preview: the upload failed")
+            if self.upload is None:  # the upload was not asked for: upload once, untimed
+                _, self.upload = time_upload(client, user, cast.plan, args, 0)
+            row = time_get(client, user, self.upload, repeat) if self.upload else Timing(user)
+            row.note = row.note or ("" if self.upload else "no preview: the upload failed")
         else:
             before = derived.count_change if ask.after_change else None
             row = time_get(client, user, ask.path, repeat, before=before)
         row.note = "; ".join(n for n in (ask.note, row.note) if n)
-        results[ask.key] = row
-        print(
-            f"  {ask.role:6} {ask.label}: {_ms(row.median)} ms, {row.queries} queries", flush=True
-        )
+        return row
+
+
+def _print_row(plan: str, ask: Ask, row: Timing) -> None:
+    print(
+        f"  {plan:9} {ask.role:6} {ask.label}: {_ms(row.median)} ms, {row.queries} queries",
+        flush=True,
+    )
+
+
+def measure(cast: Cast, args) -> dict[tuple[str, str], Timing]:
+    """Every ask of the plan, timed as its user."""
+    measurer, results = Measurer(cast, args), {}
+    for ask in asks_of(cast, args):
+        results[ask.key] = row = measurer.time(ask)
+        _print_row("", ask, row)
     return results
+
+
+def measure_in_turn(casts: dict[str, Cast], databases: dict[str, str], args) -> dict:
+    """Every ask timed on each plan in turn, each plan in its own database: the reference
+    plan's timing and the big plan's of the same request minutes apart at most, so that a
+    change in the machine's speed during the run (this shared machine's halved in ten
+    minutes once) moves both, not only the plan timed last. Returns each plan's timings."""
+    measurers, asks = {}, {}
+    for plan, cast in casts.items():
+        use_database(databases[plan])
+        measurers[plan] = Measurer(cast, args)
+        asks[plan] = {ask.key: ask for ask in asks_of(cast, args)}
+    results = {plan: {} for plan in casts}
+    for key in asks["big"]:
+        for plan in casts:
+            ask = asks[plan].get(key)
+            if ask is None:
+                continue
+            use_database(databases[plan])
+            results[plan][key] = row = measurers[plan].time(ask)
+            _print_row(plan, ask, row)
+    return results
+
+
+def copy_database(args) -> str:
+    """A copy of the database in use, as it stands (the reference plan loaded): its name on
+    the PostgreSQL server, or its SQLite file. The big plan is made in the copy."""
+    from django.db import connections
+
+    name = connections["default"].settings_dict["NAME"]
+    connections.close_all()
+    if not args.database_url:
+        copy = f"{name}.big"
+        shutil.copyfile(name, copy)
+        return copy
+    import psycopg2
+
+    copy = f"{name}_big"
+    with contextlib.closing(psycopg2.connect(args.database_url)) as connection:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"')
+    return copy
+
+
+def drop_copy(args, copy: str) -> None:
+    from django.db import connections
+
+    connections.close_all()
+    if args.database_url:
+        drop_postgres_database(args.database_url, copy)
+    else:
+        Path(copy).unlink(missing_ok=True)
+
+
+def use_database(name: str) -> None:
+    """Point this process's connection at database ``name`` (a PostgreSQL database on the
+    same server, or an SQLite file). Nothing read from the other is kept: the cache (derived
+    figures and cached sessions) and Django's content types are cleared."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.core.cache import cache
+    from django.db import connections
+
+    if connections["default"].settings_dict["NAME"] == name:
+        return
+    connections.close_all()
+    connections["default"].settings_dict["NAME"] = name
+    cache.clear()
+    ContentType.objects.clear_cache()
 
 
 def _ms(value: float | None) -> str:
@@ -976,31 +1063,50 @@ def benchmark(args) -> None:
     }
     print(f"load average before: {run['load_average_before']}", flush=True)
     load_reference()
-    reference, casts = {}, {}
-    if not args.skip_reference:
-        analyze_if_postgres()
-        casts["reference"] = cast_of(Plan.objects.live().get(), REFERENCE_CHAIR, REFERENCE_LEAD)
-        print("The reference plan:", flush=True)
-        reference = measure(casts["reference"], args)
-    run["generate_plan_s"] = round(load_synthetic(args), 1)
-    casts["big"] = cast = cast_of(Plan.objects.live().get())
-    print("The synthetic plan:", flush=True)
-    big = measure(cast, args)
-    saves = []
-    if args.pages is None or args.pages.search("save"):
-        print("Saves:", flush=True)
-        saves = time_saves(cast, args.save_repeat)
-    run["load_average_after"] = load_average()
-    run["database"] = connection.vendor
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            run["server_version"] = cursor.fetchone()[0]
+    reference, casts, databases, copy = {}, {}, {}, None
+    try:
+        if not args.skip_reference:
+            analyze_if_postgres()
+            casts["reference"] = cast_of(Plan.objects.live().get(), REFERENCE_CHAIR, REFERENCE_LEAD)
+            databases["reference"] = connection.settings_dict["NAME"]
+            copy = databases["big"] = copy_database(args)
+            use_database(copy)
+        run["generate_plan_s"] = round(load_synthetic(args), 1)
+        casts["big"] = cast = cast_of(Plan.objects.live().get())
+        if args.skip_reference:
+            print("The synthetic plan:", flush=True)
+            big = measure(cast, args)
+        else:
+            print("Both plans, each request on one and then the other:", flush=True)
+            timed = measure_in_turn(casts, databases, args)
+            reference, big = timed["reference"], timed["big"]
+            use_database(databases["big"])
+        saves = []
+        if args.pages is None or args.pages.search("save"):
+            print("Saves:", flush=True)
+            saves = time_saves(cast, args.save_repeat)
+        run["load_average_after"] = load_average()
+        asks = asks_of(cast, args)
+        run["database"] = connection.vendor
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW server_version")
+                run["server_version"] = cursor.fetchone()[0]
+    finally:
+        if copy:
+            use_database(databases["reference"])
+            drop_copy(args, copy)
+    report(args, run, casts, asks, (reference, big), saves)
+
+
+def report(args, run: dict, casts: dict, asks: list, timed: tuple, saves: list) -> None:
+    """The run's tables on stdout, and its JSON where asked: ``timed`` is the reference
+    plan's timings and the big plan's."""
+    reference, big = timed
     run["users"] = {
         role: {plan: c.users[role].username for plan, c in casts.items()} for role in ROLES
     }
 
-    asks = asks_of(cast, args)
     header = [
         "role",
         "request",
