@@ -621,7 +621,7 @@ def action_rows(
     return (
         actions.select_related("workstream", "priority", "lead_officer")
         .with_rag(today)
-        .with_attention(today, recorded_before)
+        .with_attention(today)
         .annotate(last_update_at=Subquery(last_update))
     )
 

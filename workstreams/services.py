@@ -480,10 +480,12 @@ def action_update_record(
         change.save()
         _count_if_slip(action, change)
 
+    # The month "no update yet this month" reads (``with_attention``), kept with the update.
+    action.last_update_period = month_start(today)
     _save_action(action)
     update = ActionUpdate(
         action=action,
-        period=month_start(timezone.localdate()),
+        period=action.last_update_period,
         status=status,
         progress_narrative=progress_narrative,
         evidence_of_impact=evidence_of_impact,

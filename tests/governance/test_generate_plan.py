@@ -942,3 +942,18 @@ def test_risks_as_they_stood_on_a_past_day_show_their_scores_then():
             )
             changed += (before.likelihood, before.impact) != (after.likelihood, after.impact)
     assert changed >= 5
+
+
+def test_each_action_and_history_row_keeps_the_month_of_its_latest_update():
+    generate(actions=20, months=3)
+
+    actions = Action.objects.filter(plan__title__startswith="Synthetic plan: 20 actions")
+    months = set()
+    for action in actions.prefetch_related("updates"):
+        periods = sorted(update.period for update in action.updates.all())
+        assert action.last_update_period == periods[-1]
+        for row in action.history.all():
+            by_then = [u.period for u in action.updates.all() if u.created_at <= row.history_date]
+            assert row.last_update_period == max(by_then, default=None)
+            months.add(row.last_update_period)
+    assert len(months) == 4  # none yet, then each of the three months

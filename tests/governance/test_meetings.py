@@ -298,6 +298,8 @@ def testing(plan):
             created_by=lead,
             created_at=at_noon(period + datetime.timedelta(days=9)),
         )
+        # as ``action_update_record`` keeps it with the update
+        Action.objects.filter(pk=actions[n].pk).update(last_update_period=period)
     DueDateChange.objects.create(
         action=actions[3],
         from_date=datetime.date(2019, 1, 31),

@@ -206,3 +206,62 @@ def test_the_migration_counts_the_slips_decided_before_it(action_mp, chair_mp, p
     migration.count_slips(django_apps, schema_editor=None)
 
     assert slip_counts(action_mp) == kept
+
+
+def update_months(action):
+    """The month of the action's latest update now, and on each of its history rows."""
+    action.refresh_from_db()
+    rows = action.history.order_by("history_date", "history_id")
+    return action.last_update_period, [row.last_update_period for row in rows]
+
+
+def updated_this_month(action, today):
+    return action_rows(Action.objects.filter(pk=action.pk), today).get().updated_this_period
+
+
+def test_the_action_keeps_the_month_of_its_latest_update(action_mp, lead_mp, pinned_clock):
+    january, february = datetime.date(2019, 1, 1), datetime.date(2019, 2, 1)
+    first, rows_before = update_months(action_mp)
+    assert first is None and set(rows_before) == {None}
+    assert not updated_this_month(action_mp, TODAY)
+
+    record(action_mp, lead_mp)
+    action_mp.refresh_from_db()
+    record(action_mp, lead_mp)  # a second update in the month keeps the month
+    assert update_months(action_mp) == (january, rows_before + [january, january])
+    assert updated_this_month(action_mp, TODAY)
+    # Next month it needs its update again, until it has one.
+    pinned_clock.shift(datetime.timedelta(days=31))
+    assert not updated_this_month(action_mp, TODAY + datetime.timedelta(days=31))
+    action_mp.refresh_from_db()
+    record(action_mp, lead_mp)
+    assert update_months(action_mp) == (february, rows_before + [january, january, february])
+    assert [update.period for update in action_mp.updates.order_by("created_at")] == [
+        january,
+        january,
+        february,
+    ]
+
+
+def test_the_migration_reads_the_month_of_each_rows_latest_update(
+    action_mp, lead_mp, chair_mp, pinned_clock
+):
+    record(action_mp, lead_mp)
+    pinned_clock.shift(datetime.timedelta(days=31))
+    action_mp.refresh_from_db()
+    record(action_mp, chair_mp, status="at_risk")
+    pinned_clock.shift(datetime.timedelta(days=1))
+    action_mp.refresh_from_db()
+    # A save with no update after them: its row keeps the month of the last one.
+    services.action_plan_change(
+        action=action_mp, by=chair_mp, based_on_version=action_mp.version, title="Renamed."
+    )
+    kept = update_months(action_mp)
+    assert kept[0] == datetime.date(2019, 2, 1) and kept[1][-1] == kept[1][-2] == kept[0]
+    Action.objects.update(last_update_period=None)
+    Action.history.model.objects.update(last_update_period=None)
+
+    migration = importlib.import_module("workstreams.migrations.0014_action_last_update_period")
+    migration.keep_update_months(django_apps, schema_editor=None)
+
+    assert update_months(action_mp) == kept

@@ -402,7 +402,7 @@ def next_status(rng: random.Random, status: str, due_soon: bool) -> str:
 
 def changed_fields(action: Action) -> tuple[str, ...]:
     """The fields the monthly updates may have moved from an action's first state."""
-    fields = ("status", "progress_narrative", "version")
+    fields = ("status", "progress_narrative", "version", "last_update_period")
     if action.evidence_of_impact:
         fields += ("evidence_of_impact", "evidence_accepted_at", "evidence_accepted_by")
     if action.revised_due_date:
@@ -827,6 +827,7 @@ class Generator:
                 action.slip_count += 1  # as the services keep it: every move here is later
             self.note(action, period, was, slipped=revised is not None)
             action.version += 1
+            action.last_update_period = period  # as the services keep it
             action._history_date = when
             update = ActionUpdate(
                 action=action,
