@@ -1,6 +1,6 @@
 """Grip's benchmark, run on demand (not part of the test suite): see benchmarks/README.md.
 
-    .venv/bin/python benchmarks/run.py [--actions 1000] [--months 12] [--repeat 20]
+    .venv/bin/python benchmarks/run.py [--actions 1000] [--months 12] [--repeat 20] [--rounds 4]
                                        [--slow-repeat 5] [--save-repeat 100]
                                        [--database-url postgres://postgres@127.0.0.1:5432/postgres]
                                        [--pages REGEX] [--skip-reference] [--json FILE]
@@ -44,6 +44,12 @@ def parse_args():
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=20, help="timed requests per page")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="a page's timed requests in this many rounds, the plans taking turns each round",
+    )
     parser.add_argument(
         "--slow-repeat",
         type=int,
@@ -600,12 +606,13 @@ class Measurer:
         self.upload = None  # the import's token page, once the file is uploaded
         self.tracker_cells = None
 
-    def time(self, ask: Ask) -> Timing:
+    def time(self, ask: Ask, repeat: int | None = None) -> Timing:
         from workstreams import derived
 
         cast, args = self.cast, self.args
         client, user = self.clients[ask.role], cast.users[ask.role].username
-        repeat = args.slow_repeat if ask.slow else args.repeat
+        if repeat is None:
+            repeat = args.slow_repeat if ask.slow else args.repeat
         if not ask.path:
             row = Timing(user)
         elif ask.kind == "post":
@@ -644,10 +651,11 @@ def measure(cast: Cast, args) -> dict[tuple[str, str], Timing]:
 
 
 def measure_in_turn(casts: dict[str, Cast], databases: dict[str, str], args) -> dict:
-    """Every ask timed on each plan in turn, each plan in its own database: the reference
-    plan's timing and the big plan's of the same request minutes apart at most, so that a
-    change in the machine's speed during the run (this shared machine's halved in ten
-    minutes once) moves both, not only the plan timed last. Returns each plan's timings."""
+    """Every ask timed on each plan in turn (a page in ``rounds_of`` rounds), each plan in
+    its own database: the reference plan's timing and the big plan's of the same request
+    seconds apart, so that a change in the machine's speed during the run (this shared
+    machine's halved in ten minutes once) moves both, not only the plan timed last.
+    Returns each plan's timings."""
     measurers, asks = {}, {}
     for plan, cast in casts.items():
         use_database(databases[plan])
@@ -655,14 +663,30 @@ def measure_in_turn(casts: dict[str, Cast], databases: dict[str, str], args) -> 
         asks[plan] = {ask.key: ask for ask in asks_of(cast, args)}
     results = {plan: {} for plan in casts}
     for key in asks["big"]:
-        for plan in casts:
-            ask = asks[plan].get(key)
-            if ask is None:
-                continue
-            use_database(databases[plan])
-            results[plan][key] = row = measurers[plan].time(ask)
-            _print_row(plan, ask, row)
+        plans = [plan for plan in casts if key in asks[plan]]
+        for repeat in rounds_of(asks["big"][key], args):
+            for plan in plans:
+                use_database(databases[plan])
+                row = measurers[plan].time(asks[plan][key], repeat)
+                if key in results[plan]:  # a later round: its timings join the first's
+                    results[plan][key].samples += row.samples
+                else:
+                    results[plan][key] = row
+        for plan in plans:
+            _print_row(plan, asks[plan][key], results[plan][key])
     return results
+
+
+def rounds_of(ask: Ask, args) -> list[int]:
+    """How many timed requests each round of ``ask`` makes on each plan. A page's requests
+    are split into ``--rounds`` rounds, the plans taking turns each round, so both plans
+    are timed through the same phases of the shared machine (its speed changed by half
+    within a minute in one run); the exports, the import and the POST, timed against
+    targets of their own, in one round."""
+    if ask.slow or ask.kind not in ("baseline", "page", "as_of") or args.rounds <= 1:
+        return [args.slow_repeat if ask.slow else args.repeat]
+    each, extra = divmod(args.repeat, args.rounds)
+    return [each + (1 if n < extra else 0) for n in range(args.rounds)]
 
 
 def copy_database(args) -> str:
@@ -1055,7 +1079,15 @@ def benchmark(args) -> None:
         **the_code(),
         **{
             name: getattr(args, name)
-            for name in ("actions", "months", "seed", "repeat", "slow_repeat", "save_repeat")
+            for name in (
+                "actions",
+                "months",
+                "seed",
+                "repeat",
+                "rounds",
+                "slow_repeat",
+                "save_repeat",
+            )
         },
         "import_rows": args.import_rows,
         "search": args.search,
@@ -1126,7 +1158,8 @@ def report(args, run: dict, casts: dict, asks: list, timed: tuple, saves: list) 
     print(
         f"Database: {run['database']} {run.get('server_version', '')} | big plan: "
         f"{args.actions} actions, {args.months} months (seed {args.seed}) | generate_plan: "
-        f"{run['generate_plan_s']} s | {args.repeat} timed requests a page, "
+        f"{run['generate_plan_s']} s | {args.repeat} timed requests a page "
+        f"(in {args.rounds} rounds, the plans in turn), "
         f"{args.slow_repeat} of the exports and the import | commit {run['commit']}"
         + (f" (changed since: {', '.join(run['changed_files'])})" if run["changed_files"] else "")
     )
