@@ -371,6 +371,13 @@ def test_adding_an_action_in_the_admin_goes_through_the_service(
         "findings": [finding.pk],
         "status": "complete",  # not a field of the form: ignored
     }
+    # A reference no link could be made to is refused, with the import's message.
+    refused = admin_client.post(admin_url(Action, "add"), {**data, "reference": "MP-9/1"})
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.errors["reference"] == [
+        "A reference has no spaces and none of / ? # % \\ in it."
+    ]
+    assert not Action.objects.filter(plan=plan, reference__startswith="MP-9").exists()
     response = admin_client.post(admin_url(Action, "add"), data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     action = Action.objects.get(plan=plan, reference="MP-9.1")

@@ -60,7 +60,15 @@ from django.utils import timezone
 from openpyxl.utils import get_column_letter
 
 from .audit import display_name
-from .models import Action, ActionStatus, DueDateChange, ImportMapping, Plan
+from .models import (
+    UNSAFE_IN_REFERENCE,
+    UNSAFE_REFERENCE_MESSAGE,
+    Action,
+    ActionStatus,
+    DueDateChange,
+    ImportMapping,
+    Plan,
+)
 from .resources import ActionResource, unescape_formula
 from .selectors import EqualsAnyOf
 from .services import (
@@ -834,8 +842,8 @@ def plan_new(result: RowResult, values: dict, given: set, error, *, lookups, by,
         )
     if len(reference) > Action._meta.get_field("reference").max_length:
         error("reference", "The reference is longer than 30 characters.")
-    if re.search(r"[\s/?#%\\]", reference):
-        error("reference", "A reference has no spaces and none of / ? # % \\ in it.")
+    if UNSAFE_IN_REFERENCE.search(reference):
+        error("reference", UNSAFE_REFERENCE_MESSAGE)
     status = values.get("status", ActionStatus.NOT_STARTED)
     if status == ActionStatus.COMPLETE and not values.get("evidence_of_impact"):
         error("status", "A complete action needs evidence of its impact: fill in the evidence.")

@@ -2,6 +2,7 @@
 inspection findings, indicators and workforce snapshots."""
 
 import datetime
+import re
 import uuid
 from decimal import Decimal
 
@@ -534,6 +535,12 @@ class ActionManager(models.Manager.from_queryset(ActionQuerySet)):
         return self.get(plan__title=plan_title, reference=reference)
 
 
+# A reference is part of the action's web address (/actions/<reference>/): with a '/' no
+# link to it could be made, and every page listing it would fail. The import says so too.
+UNSAFE_IN_REFERENCE = re.compile(r"[\s/?#%\\]")
+UNSAFE_REFERENCE_MESSAGE = "A reference has no spaces and none of / ? # % \\ in it."
+
+
 class Action(ActionState, Versioned):
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="actions")
     workstream = models.ForeignKey(Workstream, on_delete=models.PROTECT, related_name="actions")
@@ -625,6 +632,10 @@ class Action(ActionState, Versioned):
             errors["reference"] = (
                 f"The reference must start with the workstream's code ({self.workstream.code}-)."
             )
+        elif self._state.adding and UNSAFE_IN_REFERENCE.search(self.reference):
+            # Checked as the action is made: a reference never changes after (an action
+            # made before the rule keeps being saved).
+            errors["reference"] = UNSAFE_REFERENCE_MESSAGE
         if self.status == ActionStatus.COMPLETE and not self.evidence_of_impact.strip():
             errors["evidence_of_impact"] = "A complete action needs evidence of its impact."
         if self.revised_due_date and not self.revised_due_reason.strip():

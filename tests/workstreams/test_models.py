@@ -2,6 +2,7 @@ import datetime
 import itertools
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from simple_history.signals import pre_create_historical_m2m_records
 
@@ -151,6 +152,13 @@ def test_action_clean_checks_reference_prefix_and_plan(plan):
     with pytest.raises(Exception) as error:
         action.full_clean()
     assert "must start with the workstream's code (MP-)" in str(error.value)
+    # A '/' would make every link to the action fail (and each page listing it with them).
+    action.reference = "MP-1/2"
+    with pytest.raises(ValidationError) as error:
+        action.full_clean()
+    assert error.value.message_dict["reference"] == [
+        "A reference has no spaces and none of / ? # % \\ in it."
+    ]
 
 
 def test_rag_in_python_and_in_sql_agree(plan):
