@@ -2,9 +2,11 @@
 inspection findings, indicators and workforce snapshots."""
 
 import datetime
+import functools
 import re
 import uuid
 from decimal import Decimal
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,8 +14,9 @@ from django.core.validators import MinValueValidator
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Case, Q, Value, When
 from django.db.models.functions import Coalesce
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
+from django.utils.http import RFC3986_SUBDELIMS
 from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
 from simple_history.signals import (
@@ -491,6 +494,28 @@ class HistoricalActionQuerySet(ActionStateQuerySet, HistoricalQuerySet):
     """An action's history rows, judged by the same BRAG rule as the live actions."""
 
 
+def action_url(name: str, reference: str) -> str:
+    """``reverse(name, args=[reference])`` for an action's pages, the pattern resolved once
+    (per script prefix and URLconf) rather than per link: a list of 75 actions reversed 150
+    links, 10 ms of My work for a chair. Raises ``NoReverseMatch`` where ``reverse`` would
+    (no reference, or a '/' in it)."""
+    if not reference or "/" in reference:
+        return reverse(name, args=[reference])
+    before, after = _around_reference(name, get_script_prefix(), get_urlconf())
+    return before + quote(reference, safe=URL_SAFE) + after
+
+
+# What ``reverse`` leaves unquoted in a path (django.urls.resolvers._reverse_with_prefix).
+URL_SAFE = RFC3986_SUBDELIMS + "/~:@"
+_MARKER = "0reference0"
+
+
+@functools.lru_cache(maxsize=32)
+def _around_reference(name: str, script_prefix: str, urlconf) -> tuple[str, str]:
+    before, after = reverse(name, args=[_MARKER], urlconf=urlconf).rsplit(_MARKER, 1)
+    return before, after
+
+
 class ActionState:
     """What a row carrying an action's state says about it: its current due date, whether it
     is overdue and its BRAG. Shared by ``Action`` and its history rows, so a page showing the
@@ -527,7 +552,11 @@ class ActionState:
         return self.rag.label
 
     def get_absolute_url(self):
-        return reverse("workstreams:action-detail", args=[self.reference])
+        return action_url("workstreams:action-detail", self.reference)
+
+    @property
+    def update_url(self) -> str:
+        return action_url("workstreams:action-update", self.reference)
 
 
 class ActionManager(models.Manager.from_queryset(ActionQuerySet)):

@@ -343,6 +343,8 @@ def test_only_the_most_pressing_changes_are_listed_and_the_count_links_to_all(
     table = page.split('id="changes-table"')[1].split("</table>")[0]
     shown = re.findall(r'data-reference="([^"]+)"', table)
     assert shown == [change.action.reference for change in everything.changes[:2]]
+    links = re.findall(r'<a class="govuk-link" href="([^"]+)"', table)
+    assert links == [f"/actions/{reference}/" for reference in shown]
     assert listed(client, board.changed.url) == 3
 
 

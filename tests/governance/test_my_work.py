@@ -45,6 +45,10 @@ def test_an_update_this_month_takes_an_action_off_the_no_update_list(client, pla
     action.save()
     assert action.reference in references(my_work(lead_mp, plan).needs_update)
     client.force_login(lead_mp)
+    row = client.get("/").content.decode().split(f'data-reference="{action.reference}"')[1]
+    row = row.split("</tr>")[0]
+    assert f'href="/actions/{action.reference}/"' in row
+    assert f'href="/actions/{action.reference}/update/"' in row
     fresh = Action.objects.get(pk=action.pk)
     assert client.post(update_url(fresh), form_data(fresh)).status_code == 302
     assert ActionUpdate.objects.filter(action=action).exists()

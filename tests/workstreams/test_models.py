@@ -3,6 +3,7 @@ import itertools
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import NoReverseMatch, reverse, set_script_prefix
 from django.utils import timezone
 from simple_history.signals import pre_create_historical_m2m_records
 
@@ -18,6 +19,7 @@ from workstreams.models import (
     Workstream,
     action_is_overdue,
     action_rag,
+    action_url,
 )
 
 pytestmark = pytest.mark.django_db
@@ -273,3 +275,29 @@ def test_someone_listening_for_the_copied_links_hears_of_them(action_mp, lead_mp
         pre_create_historical_m2m_records.disconnect(listener, sender=model)
     assert heard == history_findings(action_mp)[-1:]
     assert heard[0]
+
+
+@pytest.mark.parametrize(
+    "reference", ["MP-1.2", "MP-1 2", "MP-1?a#b", "MP-100%", "MP-é\\ü", "MP-~:@!$&'()*+,;="]
+)
+def test_an_actions_links_are_the_ones_reverse_makes(reference):
+    for name in ("workstreams:action-detail", "workstreams:action-update"):
+        assert action_url(name, reference) == reverse(name, args=[reference])
+    action = Action(reference=reference)
+    assert action.get_absolute_url() == reverse("workstreams:action-detail", args=[reference])
+    assert action.update_url == reverse("workstreams:action-update", args=[reference])
+
+
+@pytest.mark.parametrize("reference", ["", "MP-1/2"])
+def test_no_link_is_made_to_a_reference_reverse_refuses(reference):
+    with pytest.raises(NoReverseMatch):
+        action_url("workstreams:action-detail", reference)
+
+
+def test_an_actions_links_follow_the_script_prefix():
+    set_script_prefix("/council/grip/")
+    try:
+        assert action_url("workstreams:action-detail", "MP-1.2") == "/council/grip/actions/MP-1.2/"
+    finally:
+        set_script_prefix("/")
+    assert action_url("workstreams:action-detail", "MP-1.2") == "/actions/MP-1.2/"
