@@ -976,7 +976,11 @@ def report_meetings(report: ProgressReport):
 
 def report_last_changed_by(report: ProgressReport):
     """Who saved the report last (from its history), for a save refused as stale."""
-    latest = report.history.select_related("history_user").order_by("-history_date").first()
+    latest = (
+        report.history.select_related("history_user")
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
     return latest.history_user if latest else None
 
 

@@ -15,8 +15,9 @@ from simple_history.utils import get_m2m_reverse_field_name
 
 from .audit import display_name
 
-# Bookkeeping fields that say nothing to a reader.
-HIDDEN_FIELDS = {"version"}
+# Bookkeeping fields that say nothing to a reader: the month of the last update is the
+# update itself, which the action's page lists (decision 0016).
+HIDDEN_FIELDS = {"version", "last_update_period"}
 KINDS = {"+": "Created", "~": "Changed", "-": "Deleted"}
 
 

@@ -239,8 +239,11 @@ class ActionChangedSinceOpened(Exception):
 
 def _changes_since(action: Action, version: int) -> tuple[list[FieldChange], list[str]]:
     """What changed on ``action`` since it stood at ``version``, and who changed it."""
-    opened = action.history.filter(version=version).order_by("-history_date").first()
-    current = action.history.order_by("-history_date").first()
+    # Rows recorded in one moment (an action made and its findings linked, by plan_load)
+    # are told apart by their order of writing.
+    latest_first = ("-history_date", "-history_id")
+    opened = action.history.filter(version=version).order_by(*latest_first).first()
+    current = action.history.order_by(*latest_first).first()
     if opened is None or current is None:
         return [], []
     later = action.history.filter(history_date__gt=opened.history_date).select_related(

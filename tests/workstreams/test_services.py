@@ -58,6 +58,7 @@ def test_a_stale_version_is_refused_and_says_what_changed(action_mp, lead_mp, ch
     changed = {c.field: (c.old, c.new) for c in conflict.value.changes}
     assert changed["status"][1] == "At risk"
     assert changed["progress_narrative"][1] == "Chair's view."
+    assert set(changed) == {"status", "progress_narrative"}, changed  # no bookkeeping
     assert conflict.value.changed_by == [chair_mp.get_full_name()]
 
 
