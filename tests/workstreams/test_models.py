@@ -20,6 +20,8 @@ from workstreams.models import (
     action_is_overdue,
     action_rag,
     action_url,
+    in_rag,
+    overdue_condition,
 )
 
 pytestmark = pytest.mark.django_db
@@ -163,33 +165,66 @@ def test_action_clean_checks_reference_prefix_and_plan(plan):
     ]
 
 
-def test_rag_in_python_and_in_sql_agree(plan):
-    """RAG is defined once in Python and once in SQL (for filtering); they must not drift."""
+@pytest.fixture
+def every_state(plan):
+    """Actions in every status, due yesterday, today and tomorrow (some by a revised due
+    date), with their evidence accepted or not: every BRAG state and every way into it."""
     today = timezone.localdate()
     workstream = plan.workstreams.get(code="MP")
     dates = [today - datetime.timedelta(days=1), today, today + datetime.timedelta(days=1)]
     combos = [
-        (status, due, accepted)
-        for status, due, accepted in itertools.product(ActionStatus.values, dates, [False, True])
+        (status, due, revised, accepted)
+        for status, due, revised, accepted in itertools.product(
+            ActionStatus.values, dates, [None, *dates], [False, True]
+        )
         if status == ActionStatus.COMPLETE or not accepted
     ]
-    for n, (status, due, accepted) in enumerate(combos):
+    for n, (status, due, revised, accepted) in enumerate(combos):
         new_action(
             plan,
             workstream,
             f"MP-99.{n}",
             status=status,
             due_date=due,
+            revised_due_date=revised,
+            revised_due_reason="Agreed by the task group" if revised else "",
             evidence_of_impact="Evidence" if status == ActionStatus.COMPLETE else "",
             evidence_accepted_at=timezone.now() if accepted else None,
         )
-    annotated = Action.objects.filter(reference__startswith="MP-99.").with_rag(today)
-    assert annotated.count() == len(combos)
-    for action in annotated:
-        expected = action_rag(action.status, action.due_date, today, action.evidence_accepted)
+    actions = Action.objects.filter(reference__startswith="MP-99.")
+    assert actions.count() == len(combos)
+    return actions
+
+
+def test_rag_in_python_and_in_sql_agree(every_state):
+    """RAG is defined once in Python and once in SQL (for filtering); they must not drift."""
+    today = timezone.localdate()
+    for action in every_state.with_rag(today):
+        due = action.current_due_date
+        expected = action_rag(action.status, due, today, action.evidence_accepted)
         assert action.rag_code == expected
         assert action.rag_rank == expected.severity
-        assert action.overdue == action_is_overdue(action.status, action.due_date, today)
+        assert action.overdue == action_is_overdue(action.status, due, today)
+
+
+@pytest.mark.parametrize("history", [False, True], ids=["actions", "history rows"])
+def test_choosing_rows_by_rag_finds_the_rows_the_rag_names(every_state, history):
+    """``in_rag`` (what the list's status filter asks) picks exactly the rows ``rag_code``
+    (what every badge and count shows) puts in those states, on any day, alone or together."""
+    rows = Action.history.filter(id__in=every_state.values("id")) if history else every_state
+    today = timezone.localdate()
+    for day in (today - datetime.timedelta(days=2), today, today + datetime.timedelta(days=2)):
+        judged = rows.with_rag(day)
+        if day == today:
+            assert {rag for rag in Rag if judged.filter(rag_code=rag).exists()} == set(Rag)
+        asked = [{rag} for rag in Rag] + [set(pair) for pair in itertools.combinations(Rag, 2)]
+        for rags in [*asked, set(), set(Rag)]:
+            chosen = judged.filter(in_rag(rags, day))
+            assert sorted(chosen.values_list("pk", flat=True)) == sorted(
+                judged.filter(rag_code__in=rags).values_list("pk", flat=True)
+            ), (day, rags)
+        overdue = judged.filter(overdue_condition(day)).values_list("pk", flat=True)
+        assert sorted(overdue) == sorted(judged.filter(overdue=True).values_list("pk", flat=True))
 
 
 def test_rag_follows_the_council_brag_scale():
