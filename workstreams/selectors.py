@@ -8,6 +8,7 @@ from functools import cached_property
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.db.models import (
     Aggregate,
     BooleanField,
@@ -601,6 +602,28 @@ def slips_of(actions: QuerySet[Action]) -> QuerySet[DueDateChange]:
 # index, reading one or two of an action's updates instead of sorting all of them (for
 # 20,000 actions with two years of updates: 0.2 s instead of 1.5 s on PostgreSQL).
 LATEST_UPDATE_FIRST = ("-period", "-created_at", "-pk")
+
+
+class IdsFirstPaginator(Paginator):
+    """Pages of a long list of rows, each page read in two queries: the ids of its rows, in
+    the list's order, then those rows whole.
+
+    A page of a sorted list asked at once made the database carry every row of the list
+    whole (its long texts, its workstream, priority and lead officer joined) through the
+    sort, to keep 25: 13 ms of a workstream of 5,000 actions in priority order, 40 to 60 ms
+    of the action list of 20,000 sorted by status or due date. Sorting the ids alone takes
+    a third of that, and reading 25 rows by id well under a millisecond."""
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:  # as Django's ``Paginator.page``
+            top = self.count
+        ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        rows = self.object_list.order_by().filter(pk__in=ids).in_bulk()
+        # A row gone between the two queries (deleted, or out of the filter) is left out.
+        return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
 
 
 def action_rows(

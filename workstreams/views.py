@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -31,7 +30,7 @@ def paginated(request, rows) -> dict:
     """The page of ``rows`` the request asks for (``?page=N``, ACTIONS_PER_PAGE to a page) and
     what ``components/pagination.html`` needs to link the others, keeping the other parameters
     of the request (its filters, its sort)."""
-    page = Paginator(rows, ACTIONS_PER_PAGE).get_page(request.GET.get("page"))
+    page = selectors.IdsFirstPaginator(rows, ACTIONS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return {

@@ -65,3 +65,38 @@ def test_the_brag_counts_read_only_what_their_index_holds(plan):
             )
             (definition,) = cursor.fetchone()
         assert f"INCLUDE ({migration.JUDGED_FROM})" in definition
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        ("reference",),
+        ("rag_rank", "reference"),
+        ("-current_due", "reference"),
+        ("priority__number", "reference"),
+    ],
+)
+def test_pages_read_ids_first_hold_the_rows_a_plain_slice_holds(plan, order):
+    """``IdsFirstPaginator`` pages: every row once, in the list's order, whole (annotated
+    and joined as the list asks), in the same number of pages as Django's own paginator."""
+    rows = selectors.action_rows(plan.actions.all()).order_by(*order)
+    expected = list(rows)
+    pages = selectors.IdsFirstPaginator(rows, 5)
+    seen = []
+    for number in pages.page_range:
+        with CaptureQueriesContext(connection) as queries:
+            page = pages.page(number)
+            shown = [(row.reference, row.rag_code, row.workstream.code) for row in page]
+        assert len(queries) == 2  # the ids, then the rows with their joins
+        seen += shown
+    assert seen == [(row.reference, row.rag_code, row.workstream.code) for row in expected]
+    assert len(seen) == len(expected) > 5
+
+
+def test_pages_read_ids_first_of_history_rows(plan):
+    as_at = selectors.AsAt(today=datetime.date(2019, 1, 15), as_of=datetime.date(2018, 12, 31))
+    rows = as_at.rows(plan).order_by("reference")
+    pages = selectors.IdsFirstPaginator(rows, 10)
+    seen = [row.history_id for number in pages.page_range for row in pages.page(number)]
+    assert seen == list(rows.values_list("history_id", flat=True))
+    assert seen
