@@ -322,6 +322,9 @@ def test_the_draft_shows_its_answers_lines_evidence_and_trail(client, plan):
     for action in selectors.report_content(january)["actions"]:
         row = element(response, f'data-reference="{action["reference"]}"')
         assert action["status"] in row
+        html = response.content.decode().split(f'data-reference="{action["reference"]}"')[1]
+        page = reverse("workstreams:action-detail", args=[action["reference"]])
+        assert f'<a class="govuk-link" href="{page}">' in html.split("</tr>")[0]
     # December's page: its trail, each step with who and what they said.
     trail = signed_in(client, "viewer").get(december.get_absolute_url())
     steps = re.findall(r'data-step="(\w+)"', trail.content.decode())

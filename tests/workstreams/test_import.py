@@ -359,13 +359,19 @@ def test_confirming_applies_each_change_through_the_services_as_the_officer(
             "MP-1.4": {"Title": "Supervision audited monthly"},
         },
     )
-    upload(as_office, workbook(rows, title_rows=[["Actions: all; exported today"]]))
+    uploaded = upload(as_office, workbook(rows, title_rows=[["Actions: all; exported today"]]))
+    preview = as_office.get(uploaded["Location"]).content.decode()
     response = confirm(as_office)
 
     found = latest_import()
     assert response.status_code == 302
     assert response["Location"] == reverse("workstreams:import-done", args=[found.token])
     assert (found.state, found.created, found.changed, found.left_alone) == ("imported", 0, 3, 1)
+    # Both pages link each changed row to its action.
+    done = as_office.get(response["Location"]).content.decode()
+    for reference in ("MP-1.2", "MP-1.3", "MP-1.4"):
+        link = f'<a class="govuk-link" href="/actions/{reference}/">{reference}</a>'
+        assert link in preview and link in done
     assert found.imported_by == office and found.rows == []
 
     # A status change is a monthly update, by the officer, saying where it came from.

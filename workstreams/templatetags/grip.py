@@ -4,7 +4,7 @@ from django import template
 from django.utils.html import format_html
 
 from workstreams.audit import display_name
-from workstreams.models import Rag
+from workstreams.models import Rag, action_url
 
 register = template.Library()
 
@@ -58,6 +58,13 @@ def rag_label_tag(rag):
 
 def _tag(rag: Rag, label: str):
     return format_html('<strong class="govuk-tag grip-rag {}">{}</strong>', RAG_CLASSES[rag], label)
+
+
+@register.filter
+def action_page(reference: str) -> str:
+    """The address of the action page of ``reference``, for rows that are not actions (a
+    report's content, an import's rows): ``{% url %}`` resolved its pattern for each row."""
+    return action_url("workstreams:action-detail", reference)
 
 
 @register.filter
