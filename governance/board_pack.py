@@ -270,7 +270,7 @@ def workstream_sheets(book: Book, board: Dashboard) -> None:
 
     def run_of(workstream) -> Iterator:
         while pending[0] is not None and pending[0]["workstream_id"] == workstream.pk:
-            yield resource.export_resource(pending[0])
+            yield resource.export_values(pending[0])
             pending[0] = next(actions, None)
 
     for workstream in board.workstreams:

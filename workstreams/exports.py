@@ -34,9 +34,10 @@ def tracker_columns(resource: ActionTrackerResource) -> list[Column]:
 
 
 def tracker_cells(resource: ActionTrackerResource, rows: QuerySet):
-    """Each action's cells, read a chunk at a time."""
+    """Each action's cells, read a chunk at a time, for ``spreadsheets.Book`` (which makes
+    their text safe)."""
     for action in rows.iterator(chunk_size=ROWS_AT_A_TIME):
-        yield resource.export_resource(action)
+        yield resource.export_values(action)
 
 
 def tracker_title(described: list[str], as_at: AsAt, *, by, at: datetime.datetime) -> str:

@@ -490,8 +490,16 @@ class ActionTrackerResource(GripResource):
         return dataset
 
     def export_resource(self, instance, selected_fields=None, **kwargs):
-        # The same cells as ``export_field`` gives, read through each field's dehydrate
-        # method found once per export rather than once per cell: a tracker has 20,000 rows.
+        return [cell_text(value) for value in self.export_values(instance, selected_fields)]
+
+    def export_values(self, row, selected_fields=None) -> list:
+        """The row's cells before ``cell_text`` makes their text safe for a spreadsheet
+        (``export_resource`` gives them made safe): for ``spreadsheets.Book``, which makes
+        every text cell safe as it writes it, and made each of the tracker's cells safe
+        twice (a tenth of its export at 20,000 actions).
+
+        The same cells as ``export_field`` gives, read through each field's dehydrate
+        method found once per export rather than once per cell: a tracker has 20,000 rows."""
         key = tuple(selected_fields) if selected_fields else None
         readers = self._readers.get(key)
         if readers is None:
@@ -499,7 +507,7 @@ class ActionTrackerResource(GripResource):
                 getattr(self, f"dehydrate_{self.get_field_name(field)}")
                 for field in self.get_export_fields(selected_fields)
             ]
-        return [cell_text(read(instance)) for read in readers]
+        return [read(row) for read in readers]
 
     def before_import(self, dataset, **kwargs):
         raise ValueError(

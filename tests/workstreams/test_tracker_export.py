@@ -304,6 +304,24 @@ def test_formulas_are_written_as_text_in_the_workbook(client, office, hostile):
     assert rows["MP-1.6"]["Title"].value == "Verticaltab and bell"
 
 
+def test_formulas_are_written_as_text_in_the_board_packs_action_sheets(client, office, hostile):
+    client.force_login(office)
+    book = workbook(client.get("/exports/board-pack.xlsx"))
+    formulas = [
+        f"{sheet.title}!{c.coordinate}"
+        for sheet in book.worksheets
+        for row in sheet.iter_rows()
+        for c in row
+        if c.data_type == "f"
+    ]
+    assert not formulas
+    sheet = next(sheet for sheet in book.worksheets if sheet.title.startswith("MP "))
+    rows = {row["Reference"].value: row for row in rows_of(sheet)}
+    assert rows["MP-1.3"]["Title"].value == '\'=HYPERLINK("http://evil","x")'
+    assert rows["MP-1.3"]["Next steps"].value == "'\t=1+1"
+    assert rows["MP-1.6"]["Title"].value == "Verticaltab and bell"
+
+
 def test_formulas_are_written_as_text_in_the_csv(client, office, hostile):
     client.force_login(office)
     rows = {row["Reference"]: row for row in csv_rows(client.get(CSV))}
