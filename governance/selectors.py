@@ -775,8 +775,10 @@ def report_content(report: ProgressReport, indicators_and_risks: bool = True) ->
 
 # A report's page lists this many of its actions, the most pressing first; its counts are of
 # them all. A workstream of thousands of actions made a page of thousands of rows (870 ms at
-# 20,000 actions: docs/scaling.md), which no board member reads down.
-REPORT_ACTIONS_SHOWN = 50
+# 20,000 actions: docs/scaling.md), which no board member reads down. As the dashboard's
+# changes: a page of the action list, the first page of the list a draft links to (sorted
+# by status, most pressing first) and shows in full.
+REPORT_ACTIONS_SHOWN = 25
 
 
 @dataclass(frozen=True)
@@ -839,7 +841,9 @@ def _report_evidence(report: ProgressReport, today: datetime.date) -> ReportEvid
         items=items,
         rag_counts=[(rag, n) for rag, n in counts.items() if n],
         action_count=sum(counts.values()),
-        all_url=delivery.action_list_url(workstream=code, period=month) if live else "",
+        all_url=delivery.action_list_url(workstream=code, period=month, sort="status")
+        if live
+        else "",
     )
 
 

@@ -751,6 +751,9 @@ def test_a_report_of_many_actions_lists_the_most_pressing_and_counts_them_all(
         link = html.unescape(re.search(r'href="([^"]+)"', note).group(1))
         listed = client.get(link).content.decode()
         assert f"{total:,} action" in listed or f"{total} action" in listed
+        # The list's first page is the report's excerpt: the same actions, in its order.
+        table = listed.split('<table class="govuk-table')[1].split("</table>")[0]
+        assert re.findall(r'data-reference="([^"]+)"', table) == shown
     else:
         assert "checksum" in note and "href" not in note  # the sealed record holds them
 
