@@ -42,7 +42,7 @@ TREND_PERIODS = 12
 # of the action list, where its count links to all of them. Fifty cost 15 ms more to read
 # and show at 20,000 actions, where hundreds change in a month and no board reads them all
 # on the dashboard.
-CHANGES_SHOWN = 25
+CHANGES_SHOWN = delivery.ACTIONS_PER_PAGE
 # The escalated risks shown, highest score first.
 TOP_RISKS = 5
 

@@ -778,7 +778,7 @@ def report_content(report: ProgressReport, indicators_and_risks: bool = True) ->
 # 20,000 actions: docs/scaling.md), which no board member reads down. As the dashboard's
 # changes: a page of the action list, the first page of the list a draft links to (sorted
 # by status, most pressing first) and shows in full.
-REPORT_ACTIONS_SHOWN = 25
+REPORT_ACTIONS_SHOWN = delivery.ACTIONS_PER_PAGE
 
 
 @dataclass(frozen=True)

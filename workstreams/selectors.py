@@ -604,6 +604,12 @@ def slips_of(actions: QuerySet[Action]) -> QuerySet[DueDateChange]:
 LATEST_UPDATE_FIRST = ("-period", "-created_at", "-pk")
 
 
+# A page of the action list (and of a workstream's actions). What other pages show as "a page
+# of the list" their count links to (a report's most pressing actions, the dashboard's
+# changes) is this many too.
+ACTIONS_PER_PAGE = 25
+
+
 class IdsFirstPaginator(Paginator):
     """Pages of a long list of rows, each page read in two queries: the ids of its rows, in
     the list's order, then those rows whole.

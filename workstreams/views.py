@@ -15,8 +15,6 @@ from .history import history_entries
 from .models import ActionImport, DueDateChange
 from .spreadsheets import XLSX_CONTENT_TYPE
 
-ACTIONS_PER_PAGE = 25
-
 
 def mark_updatable(user, actions):
     """Set ``can_update`` on each action row, so a table offers only what the user may do."""
@@ -27,10 +25,11 @@ def mark_updatable(user, actions):
 
 
 def paginated(request, rows) -> dict:
-    """The page of ``rows`` the request asks for (``?page=N``, ACTIONS_PER_PAGE to a page) and
-    what ``components/pagination.html`` needs to link the others, keeping the other parameters
-    of the request (its filters, its sort)."""
-    page = selectors.IdsFirstPaginator(rows, ACTIONS_PER_PAGE).get_page(request.GET.get("page"))
+    """The page of ``rows`` the request asks for (``?page=N``, ``ACTIONS_PER_PAGE`` to a
+    page) and what ``components/pagination.html`` needs to link the others, keeping the other
+    parameters of the request (its filters, its sort)."""
+    pages = selectors.IdsFirstPaginator(rows, selectors.ACTIONS_PER_PAGE)
+    page = pages.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return {
