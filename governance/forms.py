@@ -74,9 +74,6 @@ class PersonChoiceField(forms.ModelChoiceField):
         people = get_user_model().objects.filter(is_active=True)
         super().__init__(queryset=people.order_by("first_name", "last_name", "username"), **kwargs)
 
-    def label_from_instance(self, obj):
-        return display_name(obj)
-
 
 class ReportItemForm(forms.Form):
     """A line of "What needs to happen, and by when?"."""

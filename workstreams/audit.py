@@ -38,7 +38,13 @@ def acting_as(user) -> Iterator[None]:
 
 def display_name(user) -> str:
     """A user as people know them: their name, else their username."""
-    return user.get_full_name() or user.get_username()
+    return name_from(user.first_name, user.last_name, user.get_username())
+
+
+def name_from(first_name: str, last_name: str, username: str) -> str:
+    """``display_name`` from the three columns it reads: for people read as values (a choice
+    of hundreds of people), not as users."""
+    return f"{first_name} {last_name}".strip() or username
 
 
 def system_user():

@@ -159,7 +159,6 @@ class ActionFilter(django_filters.FilterSet):
             .order_by("last_name", "first_name")
         )
         lead = self.form.fields["lead"]
-        lead.label_from_instance = display_name
         # Their names read once, in one plain query, and written in one pass (a council
         # has hundreds of lead officers).
         lead.iterator = PeopleChoices

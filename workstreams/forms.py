@@ -7,6 +7,7 @@ from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.html import format_html_join
 
+from .audit import name_from
 from .models import ActionStatus, DueDateChange
 
 NARRATIVE_LIMIT = 5000
@@ -258,13 +259,18 @@ class PersonSelect(forms.Select):
 
 
 class PeopleChoices(ModelChoiceIterator):
-    """People offered as choices (a report item's owner, the action list's lead officer):
-    read in one plain query of what their names need, not every column of each user (their
-    password hash among them) through a server-side cursor, as ``ModelChoiceIterator``
-    reads them (8 ms of a report's page at 219 people)."""
+    """People offered as choices (a report item's owner, the action list's lead officer), by
+    name (``display_name``): read in one plain query of the columns a name needs, as values.
+    ``ModelChoiceIterator`` makes a user of each row, every column (the password hash among
+    them) through a server-side cursor: 8 ms of a report's page at 219 people; users of only
+    those columns, each with its choice object, still cost 2.3 ms, and values 0.8 ms."""
 
     def __iter__(self):
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        for person in self.queryset.only("pk", "username", "first_name", "last_name"):
-            yield self.choice(person)
+        # The value each option carries: the field's to_field_name (the list's lead officer
+        # filter puts usernames in its links), else the primary key.
+        key = self.field.to_field_name or "pk"
+        people = self.queryset.values_list(key, "first_name", "last_name", "username")
+        for value, first_name, last_name, username in people:
+            yield (value, name_from(first_name, last_name, username))

@@ -798,6 +798,9 @@ def test_the_owner_choice_lists_every_active_person_by_name_and_keeps_the_choice
     chosen = people.order_by("pk").last()
     chosen.first_name = 'Ann "<Tess>" &'
     chosen.save()
+    nameless = people.order_by("pk").first()
+    nameless.first_name = nameless.last_name = ""
+    nameless.save()
     bound = ReportItemForm(data={"item-owner": chosen.pk, "item-description": ""})
     assert not bound.is_valid()
     with CaptureQueriesContext(connection) as read:
@@ -810,9 +813,9 @@ def test_the_owner_choice_lists_every_active_person_by_name_and_keeps_the_choice
         str(p.pk) for p in people.order_by("first_name", "last_name", "username")
     ]
     assert [value for value, selected, _ in options if selected] == [str(chosen.pk)]
-    assert {v: html.unescape(label) for v, _, label in options}[str(chosen.pk)] == (
-        display_name(chosen)
-    )
+    labels = {value: html.unescape(label) for value, _, label in options}
+    assert labels[str(chosen.pk)] == display_name(chosen) == 'Ann "<Tess>" & ' + chosen.last_name
+    assert labels[str(nameless.pk)] == display_name(nameless) == nameless.username
     assert 'name="item-owner"' in rendered and 'id="id_item-owner"' in rendered
     # Laid out as every GOV.UK select is (its width kept to the screen's).
     laid_out = Template("{% load crispy_forms_tags %}{% crispy form %}").render(
