@@ -56,6 +56,9 @@ class Shortlist:
     rows: list
     total: int
     all_url: str
+    caption: str = ""
+    # Whether its rows offer their update form (the lists of what needs the user's update).
+    offers_update: bool = True
 
     @property
     def cut(self) -> bool:
@@ -225,6 +228,8 @@ class MyWork:
     overdue: Shortlist = field(default_factory=lambda: Shortlist([], 0, ""))
     due_soon: Shortlist = field(default_factory=lambda: Shortlist([], 0, ""))
     due_date_requests: list = field(default_factory=list)
+    # A chair's completed actions waiting for them to accept the evidence of impact: a
+    # Shortlist for each workstream they chair that has any (``_awaiting_evidence``).
     awaiting_evidence: list = field(default_factory=list)
     chaired_workstreams: list = field(default_factory=list)
     # The plan at a glance: its actions by BRAG in each workstream, and in all
@@ -326,11 +331,47 @@ def my_work(user, plan: Plan, today: datetime.date | None = None) -> MyWork:
     if roles.chaired_workstream_ids:
         chaired = plan.actions.filter(workstream_id__in=roles.chaired_workstream_ids)
         work.due_date_requests = list(delivery.pending_due_date_changes(chaired))
-        work.awaiting_evidence = list(delivery.awaiting_evidence(chaired))
         work.chaired_workstreams = [
             row for row in work.plan_rows if row.workstream.pk in roles.chaired_workstream_ids
         ]
+        work.awaiting_evidence = _awaiting_evidence(work.chaired_workstreams, chaired)
     return work
+
+
+AWAITING_EVIDENCE_CAPTION = "Complete, with evidence of impact to accept"
+
+
+def _awaiting_evidence(chaired_rows: list, chaired_actions) -> list:
+    """For each workstream the chair chairs with completed actions waiting for them to accept
+    the evidence of impact: the first MY_WORK_ROWS of those by reference, counted and linked
+    as the workstream's own row of counts counts and links them (its "Delivered, awaiting
+    evidence", from ``rag_table``), so the number shown is the rows of the list it opens.
+    One query whatever their number (and whether there are any: a page's queries do not
+    depend on its data); a chair of 5,000 actions had 67 rows on the page."""
+    first = (
+        delivery.awaiting_evidence(chaired_actions)
+        .annotate(place=Window(RowNumber(), partition_by=F("workstream_id"), order_by="reference"))
+        .filter(place__lte=MY_WORK_ROWS)
+    )
+    rows = {row.workstream.pk: [] for row in chaired_rows}
+    for action in first:
+        rows[action.workstream_id].append(action)
+    waiting = []
+    for row in sorted(chaired_rows, key=lambda row: row.workstream.code):
+        state = next(count for count in row.counts if count.rag == Rag.AWAITING_EVIDENCE)
+        if state.count:
+            waiting.append((row.workstream, state))
+    return [
+        Shortlist(
+            rows=sorted(rows[workstream.pk], key=lambda action: action.reference),
+            total=state.count,
+            all_url=state.url,
+            caption=AWAITING_EVIDENCE_CAPTION
+            + (f": {workstream.code}, {workstream.name}" if len(waiting) > 1 else ""),
+            offers_update=False,
+        )
+        for workstream, state in waiting
+    ]
 
 
 # --- Four-question reports -----------------------------------------------------------------

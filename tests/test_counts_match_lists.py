@@ -99,7 +99,7 @@ def test_my_work_see_all_links_reproduce_their_lists(client, day, username, plan
     user = get_user_model().objects.get(username=username)
     client.force_login(user)
     work = my_work(user, plan)
-    for shortlist in (work.overdue, work.due_soon, work.needs_update):
+    for shortlist in (work.overdue, work.due_soon, work.needs_update, *work.awaiting_evidence):
         page = client.get(shortlist.all_url).content.decode()
         assert int(RESULT_COUNT.search(page).group(1)) == shortlist.total, shortlist.all_url
         assert {a.reference for a in shortlist.rows} <= set(ROW_REFERENCE.findall(page))

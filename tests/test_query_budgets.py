@@ -53,6 +53,7 @@ from workstreams.models import (
     OPEN_STATUSES,
     Action,
     ActionImport,
+    ActionStatus,
     DueDateChange,
     Indicator,
     IndicatorValue,
@@ -189,6 +190,11 @@ def sizes(s: Subjects) -> dict[str, int]:
             action__plan=plan,
             action__workstream__in=chaired.values("body__workstream"),
             decision=DueDateChange.Decision.PENDING,
+        ).count(),
+        "the chair's actions awaiting acceptance of their evidence": plan.actions.filter(
+            workstream__in=chaired.values("body__workstream"),
+            status=ActionStatus.COMPLETE,
+            evidence_accepted_at=None,
         ).count(),
         "the lead officer's open actions": plan.actions.filter(
             lead_officer=lead, status__in=OPEN_STATUSES

@@ -1,11 +1,13 @@
 """My work: what needs the signed-in user's update or decision this period."""
 
 import datetime
+import re
 
 import pytest
 from django.utils import timezone
 
 from governance.selectors import MY_WORK_ROWS, my_work
+from tests.test_counts_match_lists import listed_count
 from tests.workstreams.test_views import add_actions, form_data, update_url
 from workstreams.models import Action, ActionUpdate
 
@@ -89,3 +91,60 @@ def test_waiting_for_your_decision_links_to_the_decision(client, plan, lead_mp, 
     decision = re.search(r'id="pending-due-date".*?</form>', page, re.S)
     assert decision and f"/actions/{action.reference}/due-date/" in decision.group(0)
     assert "Approve the new date" in decision.group(0)
+
+
+def awaiting_evidence(plan, code):
+    return plan.actions.filter(
+        workstream__code=code, status="complete", evidence_accepted_at__isnull=True
+    )
+
+
+def test_a_chair_sees_the_first_evidence_to_accept_and_a_link_to_all_of_it(client, plan, chair_mp):
+    """Completed actions waiting for the chair to accept their evidence of impact: the first
+    MY_WORK_ROWS by reference, with how many in all and the list of exactly those. A chair
+    of 5,000 actions once had every one of them on the page."""
+    added = add_actions(plan, MY_WORK_ROWS + 5)
+    Action.objects.filter(pk__in=[a.pk for a in added]).update(
+        status="complete", evidence_of_impact="Audit shows the change."
+    )
+    waiting = awaiting_evidence(plan, "MP")
+    work = my_work(chair_mp, plan)
+    [shortlist] = work.awaiting_evidence
+    assert shortlist.total == waiting.count() > MY_WORK_ROWS
+    first = sorted(waiting.values_list("reference", flat=True))[:MY_WORK_ROWS]
+    assert [a.reference for a in shortlist.rows] == first
+    assert shortlist.caption == "Complete, with evidence of impact to accept"
+    client.force_login(chair_mp)
+    page = client.get("/").content.decode()
+    caption = "Complete, with evidence of impact to accept</caption>"
+    table = re.search(caption + ".*?</table>", page, re.S)
+    assert re.findall(r'data-reference="([^"]+)"', table.group(0)) == first
+    assert "/update/" not in table.group(0)  # the decision is on the action's page
+    assert f"Showing the first {MY_WORK_ROWS} of {shortlist.total}" in page
+    assert shortlist.all_url.replace("&", "&amp;") in page
+    assert listed_count(client, shortlist.all_url) == shortlist.total
+
+
+def test_a_chair_of_two_workstreams_sees_the_evidence_to_accept_in_each(plan, chair_mp):
+    from governance.models import Membership
+
+    Membership.objects.filter(body__workstream__code="WF", role="chair").update(user=chair_mp)
+    for code in ("MP", "WF"):
+        action = plan.actions.filter(workstream__code=code, status="on_track").first()
+        Action.objects.filter(pk=action.pk).update(
+            status="complete", evidence_of_impact="Audit shows the change."
+        )
+    lists = my_work(chair_mp, plan).awaiting_evidence
+    assert [shortlist.caption for shortlist in lists] == [
+        f"Complete, with evidence of impact to accept: {code}, {name}"
+        for code, name in plan.workstreams.filter(code__in=["MP", "WF"])
+        .order_by("code")
+        .values_list("code", "name")
+    ]
+    for shortlist, code in zip(lists, ["MP", "WF"], strict=True):
+        waiting = awaiting_evidence(plan, code)
+        assert shortlist.total == waiting.count() == len(shortlist.rows)
+        assert {a.reference for a in shortlist.rows} == set(
+            waiting.values_list("reference", flat=True)
+        )
+        assert shortlist.all_url == f"/actions/?workstream={code}&status=awaiting_evidence"
