@@ -343,11 +343,11 @@ AWAITING_EVIDENCE_CAPTION = "Complete, with evidence of impact to accept"
 
 def _awaiting_evidence(chaired_rows: list, chaired_actions) -> list:
     """For each workstream the chair chairs with completed actions waiting for them to accept
-    the evidence of impact: the first MY_WORK_ROWS of those by reference, counted and linked
-    as the workstream's own row of counts counts and links them (its "Delivered, awaiting
-    evidence", from ``rag_table``), so the number shown is the rows of the list it opens.
-    One query whatever their number (and whether there are any: a page's queries do not
-    depend on its data); a chair of 5,000 actions had 67 rows on the page."""
+    the evidence of impact: the first MY_WORK_ROWS of those by reference, with the count and
+    the link of the workstream's own "Delivered, awaiting evidence" (its row of counts, from
+    ``rag_table``), so the number shown is the rows of the list it opens. One query whatever
+    their number, and whether or not there are any (a page's queries do not depend on its
+    data); a chair of 5,000 actions had all 67 on the page."""
     first = (
         delivery.awaiting_evidence(chaired_actions)
         .annotate(place=Window(RowNumber(), partition_by=F("workstream_id"), order_by="reference"))

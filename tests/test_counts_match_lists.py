@@ -92,13 +92,15 @@ def test_status_sorts_by_severity_not_by_name(client, day, viewer, plan):
     assert order == sorted(order) and len(set(order)) > 1
 
 
-@pytest.mark.parametrize("username", ["office", "sro.mp", "lead.mp", "lead.pl"])
+# sro.wf chairs a workstream with an action awaiting acceptance of its evidence.
+@pytest.mark.parametrize("username", ["office", "sro.mp", "sro.wf", "lead.mp", "lead.pl"])
 def test_my_work_see_all_links_reproduce_their_lists(client, day, username, plan):
     from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.get(username=username)
     client.force_login(user)
     work = my_work(user, plan)
+    assert bool(work.awaiting_evidence) == (username == "sro.wf")
     for shortlist in (work.overdue, work.due_soon, work.needs_update, *work.awaiting_evidence):
         page = client.get(shortlist.all_url).content.decode()
         assert int(RESULT_COUNT.search(page).group(1)) == shortlist.total, shortlist.all_url
