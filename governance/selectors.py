@@ -354,7 +354,7 @@ def _awaiting_evidence(chaired_rows: list, chaired_actions) -> list:
         .filter(place__lte=MY_WORK_ROWS)
     )
     rows = {row.workstream.pk: [] for row in chaired_rows}
-    for action in first:
+    for action in first:  # by reference: the window's order is the query's too
         rows[action.workstream_id].append(action)
     waiting = []
     for row in sorted(chaired_rows, key=lambda row: row.workstream.code):
@@ -363,7 +363,7 @@ def _awaiting_evidence(chaired_rows: list, chaired_actions) -> list:
             waiting.append((row.workstream, state))
     return [
         Shortlist(
-            rows=sorted(rows[workstream.pk], key=lambda action: action.reference),
+            rows=rows[workstream.pk],
             total=state.count,
             all_url=state.url,
             caption=AWAITING_EVIDENCE_CAPTION
